@@ -1,0 +1,3 @@
+"""mysqlha: semi-synchronous MySQL/MariaDB failover under supervisord."""
+
+__version__ = "0.1.0"

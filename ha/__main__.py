@@ -1,0 +1,7 @@
+"""`python -m ha ...` is `mysqlha ...`."""
+
+import sys
+
+from ha.cli import main
+
+sys.exit(main())

@@ -1,0 +1,378 @@
+"""YAML topology -> frozen dataclasses; every problem is reported at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ha.errors import ConfigError
+
+DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
+CONFIG_ENV = "MYSQLHA_CONFIG"
+ROLES = ("master", "candidate", "replica")
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    host: str
+    port: int
+    role: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Monitor:
+    credentials: Credentials
+    interval: float = 5.0
+    failures: int = 5
+    connect_timeout: float = 1.0
+    read_timeout: float = 1.0
+    tls_ca: str | None = None
+
+
+@dataclass(frozen=True)
+class Failover:
+    state_file: str
+    catchup_timeout: float = 10.0
+    allow_async_promotion: bool = False
+
+
+@dataclass(frozen=True)
+class SupervisorEndpoint:
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 2.0
+    start_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class ProxyProgram:
+    name: str
+    listen_host: str
+    listen_port: int
+    backends: tuple[str, ...]
+
+    @property
+    def listen(self) -> str:
+        return f"{self.listen_host}:{self.listen_port}"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What to stop and then start when one failure case is acted on."""
+
+    stop: tuple[str, ...]
+    start: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Proxies:
+    command: str
+    config_dir: str
+    log_dir: str
+    health_check_user: str | None
+    programs: dict[str, ProxyProgram]
+    normal: tuple[str, ...]
+    master_down: Transition
+    candidate_down: Transition
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    nodes: dict[str, Node]
+    monitor: Monitor
+    replication: Credentials | None
+    failover: Failover
+    supervisor: SupervisorEndpoint
+    proxies: Proxies
+
+    def with_role(self, role: str) -> Node:
+        return next(n for n in self.nodes.values() if n.role == role)
+
+    @property
+    def master(self) -> Node:
+        return self.with_role("master")
+
+    @property
+    def candidate(self) -> Node:
+        return self.with_role("candidate")
+
+    def replicas_of(self, name: str) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes.values() if n.source == name)
+
+    def all_programs(self) -> tuple[str, ...]:
+        return tuple(self.proxies.programs)
+
+
+def default_path() -> str:
+    return os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate ``path``; raise ConfigError listing every problem."""
+    path = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    return parse_config(data, path)
+
+
+def parse_config(data: Any, path: str) -> Config:
+    reader = _Reader(path)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping at the top level, got {_kind(data)}"])
+    nodes = _parse_nodes(reader, data)
+    monitor = _parse_monitor(reader, reader.section(data, "monitor"))
+    replication = None
+    if "replication" in data:
+        replication = _parse_credentials(reader, reader.section(data, "replication"), "replication")
+    failover = _parse_failover(reader, reader.section(data, "failover"))
+    supervisor = _parse_supervisor(reader, reader.section(data, "supervisor"))
+    proxies = _parse_proxies(reader, reader.section(data, "proxies"), nodes)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return Config(path, nodes, monitor, replication, failover, supervisor, proxies)
+
+
+class _Reader:
+    """Typed access to YAML mappings that collects problems instead of raising."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}: {key}: {message}")
+
+    def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            got = "nothing" if value is None else _kind(value)
+            self.problem(key, f"expected a mapping, got {got}")
+            return {}
+        return value
+
+    def get(
+        self,
+        data: dict[str, Any],
+        prefix: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = _REQUIRED,
+        check: Callable[[Any], bool] | None = None,
+        expected: str = "",
+    ) -> Any:
+        name = f"{prefix}.{key}"
+        if key not in data or data[key] is None:
+            if default is _REQUIRED:
+                self.problem(name, f"missing; expected {expected or _kind_name(kind)}")
+            return None if default is _REQUIRED else default
+        value = data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float, (int, float)))
+        if not ok or (check is not None and not check(value)):
+            self.problem(name, f"expected {expected or _kind_name(kind)}, got {value!r}")
+            return None if default is _REQUIRED else default
+        return value
+
+    def names(self, data: dict[str, Any], prefix: str, key: str, known: dict[str, Any]) -> tuple[str, ...]:
+        value = data.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(f"{prefix}.{key}", f"expected a list of program names, got {value!r}")
+            return ()
+        for item in value:
+            if item not in known:
+                self.problem(f"{prefix}.{key}", f"unknown program {item!r}; expected one of proxies.programs")
+        return tuple(value)
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
+    return " or ".join(words.get(k, k.__name__) for k in kinds)
+
+
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+def _port(value: int) -> bool:
+    return 0 < value < 65536
+
+
+def _parse_nodes(reader: _Reader, data: dict[str, Any]) -> dict[str, Node]:
+    raw = reader.section(data, "nodes")
+    nodes: dict[str, Node] = {}
+    for name, spec in raw.items():
+        prefix = f"nodes.{name}"
+        if not isinstance(spec, dict):
+            reader.problem(prefix, f"expected a mapping with host, port, role, got {spec!r}")
+            continue
+        host = reader.get(spec, prefix, "host", str, "127.0.0.1")
+        port = reader.get(spec, prefix, "port", int, check=_port, expected="a TCP port (1-65535)")
+        role = reader.get(spec, prefix, "role", str, check=lambda r: r in ROLES, expected=" or ".join(ROLES))
+        source = reader.get(spec, prefix, "source", str, None)
+        nodes[str(name)] = Node(str(name), host, port or 0, role or "", source)
+    for role in ("master", "candidate"):
+        count = sum(1 for n in nodes.values() if n.role == role)
+        if raw and count != 1:
+            reader.problem("nodes", f"expected exactly one node with role {role}, found {count}")
+    for node in nodes.values():
+        if node.source is not None and node.source not in nodes:
+            reader.problem(
+                f"nodes.{node.name}.source", f"unknown node {node.source!r}; expected one of {sorted(nodes)}"
+            )
+        if node.role == "master" and node.source is not None:
+            reader.problem(f"nodes.{node.name}.source", "the master must not have a source")
+        if node.role != "master" and node.source is None:
+            reader.problem(f"nodes.{node.name}.source", "missing; expected the node it replicates from")
+    candidate = next((n for n in nodes.values() if n.role == "candidate"), None)
+    master = next((n for n in nodes.values() if n.role == "master"), None)
+    if candidate and master and candidate.source is not None and candidate.source != master.name:
+        reader.problem(
+            f"nodes.{candidate.name}.source", f"the candidate must replicate from the master {master.name!r}"
+        )
+    return nodes
+
+
+def _read_secret(reader: _Reader, data: dict[str, Any], prefix: str, key: str) -> str | None:
+    """``key`` inline or ``key_file`` (first line of a file); never echo the value."""
+    if data.get(key) is not None:
+        if not isinstance(data[key], str):
+            reader.problem(f"{prefix}.{key}", "expected a string")
+            return None
+        return data[key]
+    file_key = f"{key}_file"
+    file_name = data.get(file_key)
+    if file_name is None:
+        return None
+    if not isinstance(file_name, str):
+        reader.problem(f"{prefix}.{file_key}", f"expected a file path, got {file_name!r}")
+        return None
+    try:
+        return Path(file_name).read_text().splitlines()[0] if Path(file_name).stat().st_size else ""
+    except OSError as exc:
+        reader.problem(f"{prefix}.{file_key}", f"cannot read {file_name}: {exc.strerror}")
+        return None
+
+
+def _parse_credentials(reader: _Reader, data: dict[str, Any], prefix: str) -> Credentials:
+    user = reader.get(data, prefix, "user", str)
+    password = _read_secret(reader, data, prefix, "password")
+    if password is None and "password" not in data and "password_file" not in data:
+        reader.problem(f"{prefix}.password", "missing; expected password or password_file")
+    return Credentials(user or "", password or "")
+
+
+def _parse_monitor(reader: _Reader, data: dict[str, Any]) -> Monitor:
+    number = (int, float)
+    monitor = Monitor(
+        credentials=_parse_credentials(reader, data, "monitor"),
+        interval=float(reader.get(data, "monitor", "interval", number, 5.0, _positive, "a number of seconds > 0")),
+        failures=reader.get(data, "monitor", "failures", int, 5, _positive, "a whole number >= 1"),
+        connect_timeout=float(reader.get(data, "monitor", "connect_timeout", number, 1.0, _positive, "seconds > 0")),
+        read_timeout=float(reader.get(data, "monitor", "read_timeout", number, 1.0, _positive, "seconds > 0")),
+        tls_ca=reader.get(data, "monitor", "tls_ca", str, None),
+    )
+    if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
+        reader.problem(
+            "monitor.interval",
+            f"expected connect_timeout + read_timeout ({monitor.connect_timeout + monitor.read_timeout:g} s) "
+            f"to be at most 4 x interval ({monitor.interval:g} s), so a hung server cannot stall the schedule",
+        )
+    return monitor
+
+
+def _parse_failover(reader: _Reader, data: dict[str, Any]) -> Failover:
+    return Failover(
+        state_file=reader.get(data, "failover", "state_file", str),
+        catchup_timeout=float(
+            reader.get(data, "failover", "catchup_timeout", (int, float), 10.0, _positive, "seconds > 0")
+        ),
+        allow_async_promotion=reader.get(data, "failover", "allow_async_promotion", bool, False),
+    )
+
+
+def _parse_supervisor(reader: _Reader, data: dict[str, Any]) -> SupervisorEndpoint:
+    def url_ok(url: str) -> bool:
+        return url.startswith(("http://", "https://", "unix://"))
+
+    return SupervisorEndpoint(
+        url=reader.get(data, "supervisor", "url", str, check=url_ok, expected="http://host:port or unix:///path"),
+        username=reader.get(data, "supervisor", "username", str, None),
+        password=_read_secret(reader, data, "supervisor", "password"),
+        timeout=float(reader.get(data, "supervisor", "timeout", (int, float), 2.0, _positive, "seconds > 0")),
+        start_timeout=float(
+            reader.get(data, "supervisor", "start_timeout", (int, float), 5.0, _positive, "seconds > 0")
+        ),
+    )
+
+
+def _parse_listen(reader: _Reader, prefix: str, value: Any) -> tuple[str, int]:
+    if isinstance(value, int) and not isinstance(value, bool) and _port(value):
+        return "127.0.0.1", value
+    if isinstance(value, str) and ":" in value:
+        host, _, port = value.rpartition(":")
+        if port.isdigit() and _port(int(port)):
+            return host, int(port)
+    reader.problem(f"{prefix}.listen", f"expected host:port or a port, got {value!r}")
+    return "", 0
+
+
+def _parse_proxies(reader: _Reader, data: dict[str, Any], nodes: dict[str, Node]) -> Proxies:
+    programs: dict[str, ProxyProgram] = {}
+    raw_programs = reader.section(data, "programs") if data else {}
+    for name, spec in raw_programs.items():
+        prefix = f"proxies.programs.{name}"
+        if not isinstance(spec, dict):
+            reader.problem(prefix, f"expected a mapping with listen and backends, got {spec!r}")
+            continue
+        host, port = _parse_listen(reader, prefix, spec.get("listen"))
+        backends = spec.get("backends")
+        if not isinstance(backends, list) or not backends or not all(b in nodes for b in backends):
+            reader.problem(
+                f"{prefix}.backends", f"expected a non-empty list of node names from {sorted(nodes)}, got {backends!r}"
+            )
+            backends = []
+        programs[str(name)] = ProxyProgram(str(name), host, port, tuple(backends))
+
+    def transition(key: str) -> Transition:
+        section = reader.section(data, key) if data else {}
+        prefix = f"proxies.{key}"
+        return Transition(
+            reader.names(section, prefix, "stop", programs), reader.names(section, prefix, "start", programs)
+        )
+
+    return Proxies(
+        command=reader.get(data, "proxies", "command", str, "haproxy -db -f {config_dir}/{program}.cfg"),
+        config_dir=reader.get(data, "proxies", "config_dir", str, "/etc/mysqlha/haproxy"),
+        log_dir=reader.get(data, "proxies", "log_dir", str, "/var/log/supervisor"),
+        health_check_user=reader.get(data, "proxies", "health_check_user", str, None),
+        programs=programs,
+        normal=reader.names(data, "proxies", "normal", programs),
+        master_down=transition("master_down"),
+        candidate_down=transition("candidate_down"),
+    )

@@ -1,0 +1,192 @@
+"""The loop: observe -> decide -> act, on a fixed schedule; signals only set flags."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from types import FrameType
+
+from ha import __version__
+from ha.config import Config, load_config
+from ha.decide import decide
+from ha.errors import ConfigError, MysqlhaError
+from ha.failover import plan, run_failover
+from ha.model import Action, DaemonState, Fence, NodeCheck, Snapshot, StartFailover
+from ha.mysql import MySQL
+from ha.state import StateStore
+from ha.supervisor import Supervisor
+
+
+def stdout_log(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass
+class Adapters:
+    """Everything that touches the outside world, built once per config."""
+
+    mysql: MySQL
+    supervisor: Supervisor
+    store: StateStore
+
+    @classmethod
+    def real(cls, config: Config) -> Adapters:
+        return cls(MySQL(config.monitor), Supervisor(config.supervisor), StateStore(config.failover.state_file))
+
+
+@dataclass
+class Daemon:
+    config: Config
+    adapters: Adapters
+    log: Callable[[str], None] = stdout_log
+    wall: Callable[[], float] = time.time
+    clock: Callable[[], float] = time.monotonic
+    number: int = 0
+    stopping: bool = False
+    reload_requested: bool = False
+    wakeup: threading.Event = field(default_factory=threading.Event)
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
+
+    def observe(self) -> Snapshot:
+        """Check the master and the candidate concurrently, each bounded by its timeouts."""
+        self.number += 1
+        wall = self.wall()
+        nodes = (self.config.master, self.config.candidate)
+        monitor = self.config.monitor
+        budget = monitor.connect_timeout + 3 * monitor.read_timeout + 0.5
+        futures = {node.name: self.pool.submit(self.adapters.mysql.probe, node) for node in nodes}
+        wait(futures.values(), timeout=budget)
+        checks = {}
+        for name, future in futures.items():
+            if future.done():
+                checks[name] = future.result()
+            else:
+                checks[name] = NodeCheck(name, "failed", budget, f"check still running after {budget:g} s")
+        return Snapshot(self.number, wall, checks)
+
+    def run_cycle(self) -> str:
+        """One cycle; returns a sentence saying what happened."""
+        snapshot = self.observe()
+        store = self.adapters.store
+        with store.lock():
+            before = store.load()
+            decision = decide(snapshot, before, self.config, self.wall())
+            for line in decision.lines:
+                self.log(line)
+            state = decision.state
+            for action in decision.actions:
+                state = self.act(action, state)
+            if state != before:
+                store.save(state)
+        return decision.sentence
+
+    def act(self, action: Action, state: DaemonState) -> DaemonState:
+        if isinstance(action, Fence):
+            node = self.config.nodes[action.node]
+            try:
+                self.adapters.mysql.fence(node)
+                self.log(f"{node.name} fenced: read_only=ON")
+            except MysqlhaError as exc:
+                self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
+            return state
+        if isinstance(action, StartFailover):
+            self.adapters.store.save(state)
+        assert state.case is not None
+        steps = plan(state.case, self.config, self.adapters.mysql, self.adapters.supervisor)
+        return run_failover(
+            state, steps, self.adapters.store.save, self.log, self.config, lambda: self.stopping, self.clock
+        )
+
+    def describe(self) -> str:
+        master, candidate, monitor = self.config.master, self.config.candidate, self.config.monitor
+        return (
+            f"mysqlha {__version__} watching {master.name} ({master.host}:{master.port}) and "
+            f"{candidate.name} ({candidate.host}:{candidate.port}) every {monitor.interval:g} s; "
+            f"failover after {monitor.failures} failed checks; config {self.config.path}"
+        )
+
+    def run(self) -> int:
+        """Run cycles until SIGTERM; a cycle that raises is logged and the loop lives on."""
+        self.install_signals()
+        state = self.adapters.store.load()
+        self.log(self.describe())
+        self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
+        next_at = self.clock()
+        while not self.stopping:
+            if self.reload_requested:
+                self.reload()
+            try:
+                self.run_cycle()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one cycle
+                self.log("cycle failed unexpectedly:\n" + traceback.format_exc().rstrip())
+            next_at += self.config.monitor.interval
+            now = self.clock()
+            if next_at < now:
+                next_at = now
+            self.wakeup.wait(max(0.0, next_at - now))
+            self.wakeup.clear()
+        self.log("SIGTERM: stopped")
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        return 0
+
+    def reload(self) -> None:
+        self.reload_requested = False
+        try:
+            config = load_config(self.config.path)
+        except ConfigError as exc:
+            self.log("SIGHUP: new config is invalid, keeping the old one:")
+            for problem in exc.problems:
+                self.log(f"  {problem}")
+            return
+        self.config = config
+        self.adapters = Adapters.real(config)
+        self.log(f"SIGHUP: config reloaded from {config.path}")
+
+    def install_signals(self) -> None:
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            self.stopping = True
+            self.wakeup.set()
+
+        def on_hup(signum: int, frame: FrameType | None) -> None:
+            self.reload_requested = True
+            self.wakeup.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+        signal.signal(signal.SIGHUP, on_hup)
+
+
+def preflight(config: Config, supervisor: Supervisor) -> list[str]:
+    """Problems that must stop the daemon before it starts: supervisord and its programs."""
+    try:
+        missing = supervisor.missing(config.all_programs())
+    except (MysqlhaError, OSError) as exc:
+        return [f"{config.path}: supervisor.url: cannot reach supervisord: {exc}"]
+    return [
+        f"{config.path}: proxies.programs.{name}: no such program in supervisord at {config.supervisor.url}"
+        for name in missing
+    ]
+
+
+def main(config_path: str) -> int:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print("mysqlha: invalid configuration, nothing was started:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    adapters = Adapters.real(config)
+    problems = preflight(config, adapters.supervisor)
+    if problems:
+        print("mysqlha: cannot start, nothing was touched:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    return Daemon(config, adapters).run()

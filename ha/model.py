@@ -1,0 +1,92 @@
+"""Immutable values that flow through one cycle: checks, snapshot, state, actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+CheckStatus = Literal["ok", "failed", "answered_error"]
+Phase = Literal["armed", "failing_over", "failed_over", "refused"]
+Case = Literal["master_down", "candidate_down"]
+
+
+@dataclass(frozen=True)
+class NodeCheck:
+    """What one status check of one node saw."""
+
+    node: str
+    status: CheckStatus
+    latency: float
+    error: str | None = None
+    read_only: bool | None = None
+    semi_sync: bool | None = None
+    semi_sync_clients: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The world as observed once, at the start of one cycle."""
+
+    number: int
+    wall_time: float
+    checks: dict[str, NodeCheck]
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """What survives a restart: written to the state file after every change."""
+
+    phase: Phase = "armed"
+    failures: dict[str, int] = field(default_factory=dict)
+    case: Case | None = None
+    failed_node: str | None = None
+    steps_done: int = 0
+    since: float | None = None
+    reason: str | None = None
+    semi_sync_seen: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase,
+            "failures": dict(self.failures),
+            "case": self.case,
+            "failed_node": self.failed_node,
+            "steps_done": self.steps_done,
+            "since": self.since,
+            "reason": self.reason,
+            "semi_sync_seen": self.semi_sync_seen,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DaemonState:
+        known = {k: data[k] for k in cls().to_json() if k in data}
+        return replace(cls(), **known)
+
+
+@dataclass(frozen=True)
+class StartFailover:
+    case: Case
+    failed_node: str
+
+
+@dataclass(frozen=True)
+class ResumeFailover:
+    pass
+
+
+@dataclass(frozen=True)
+class Fence:
+    node: str
+
+
+Action = StartFailover | ResumeFailover | Fence
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The pure function's answer: new state, what to do, what to log."""
+
+    state: DaemonState
+    actions: tuple[Action, ...]
+    lines: tuple[str, ...]
+    sentence: str

@@ -1,0 +1,1 @@
+"""The local sandbox cluster: four MariaDB servers, supervisord, HAProxy."""

@@ -1,0 +1,418 @@
+"""The sandbox: four MariaDB servers, supervisord and its HAProxy programs, in one directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pymysql
+import yaml
+
+from ha.config import Config, Node, load_config
+from ha.errors import MysqlhaError
+from ha.mysql import replica_status
+from ha.render import DAEMON_PROGRAM, daemon_program, proxy_programs, write_proxy_files
+from ha.sandbox.mariadb import Server, binary, process_alive, read_pid, wait_gone
+from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
+from ha.supervisor import Supervisor
+
+MONITOR_GRANTS = (
+    "SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN, RELOAD"
+)
+ALIASES = {"M1": "master", "M2": "candidate"}
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no owner
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Sandbox:
+    """A sandbox lives in ``directory``; every command finds its processes by pid files there."""
+
+    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = print) -> None:
+        self.directory = Path(directory).resolve()
+        self.log = log
+        self._config: Config | None = None
+
+    # -- what it is made of -------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "mysqlha.yml"
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            if not self.config_path.exists():
+                raise MysqlhaError(f"no sandbox in {self.directory} (no mysqlha.yml)")
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def supervisord_conf(self) -> Path:
+        return self.directory / "supervisord.conf"
+
+    @property
+    def supervisord_pid_file(self) -> Path:
+        return self.directory / "supervisord.pid"
+
+    def servers(self) -> dict[str, Server]:
+        return {
+            node.name: Server(node, self.directory / "nodes" / node.name, index + 1)
+            for index, node in enumerate(self.config.nodes.values())
+        }
+
+    def server(self, name: str) -> Server:
+        """A server by node name, or by M1/M2/S1/S2."""
+        config = self.config
+        if name.upper() in ALIASES:
+            name = config.with_role(ALIASES[name.upper()]).name
+        elif name.upper() in ("S1", "S2"):
+            source = config.master if name.upper() == "S1" else config.candidate
+            name = next(n.name for n in config.replicas_of(source.name) if n.role == "replica")
+        servers = self.servers()
+        if name not in servers:
+            raise MysqlhaError(f"unknown node {name!r}; expected one of {sorted(servers)} or M1, M2, S1, S2")
+        return servers[name]
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.config.supervisor)
+
+    def password(self, name: str) -> str:
+        return (self.directory / "secrets" / f"{name}.password").read_text().strip()
+
+    # -- up -----------------------------------------------------------------------------
+    def up(
+        self,
+        topology: str | os.PathLike[str] | None = None,
+        base_port: int | None = None,
+        interval: float | None = None,
+        failures: int | None = None,
+        daemon: bool = True,
+        semi_sync_timeout_ms: int = 1000,
+    ) -> float:
+        """Build, start and verify the sandbox; on any failure stop what was started and raise."""
+        started = time.monotonic()
+        for tool in ("mariadbd", "mariadb-install-db", "haproxy", "supervisord"):
+            binary(tool)
+        if self.config_path.exists() and self.running():
+            raise MysqlhaError(f"a sandbox is already running in {self.directory}: run `mysqlha sandbox down` first")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "logs").mkdir(exist_ok=True)
+        passwords = write_secrets(self.directory)
+        template = yaml.safe_load(Path(topology or example_topology()).read_text())
+        write_yaml(sandbox_config(template, self.directory, base_port, interval, failures), self.config_path)
+        self._config = None
+        config = self.config
+        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)]
+        if busy:
+            raise MysqlhaError(f"ports in use: {', '.join(busy)} (another sandbox or server?); try --base-port")
+        try:
+            self._build_servers(config, passwords, semi_sync_timeout_ms)
+            self._start_supervisord(daemon)
+            self.verify()
+        except BaseException:
+            self.log("sandbox up failed; stopping what was started")
+            self.down()
+            raise
+        return time.monotonic() - started
+
+    def _ports(self) -> list[tuple[str, int]]:
+        nodes = [(n.host, n.port) for n in self.config.nodes.values()]
+        return nodes + sorted({(p.listen_host, p.listen_port) for p in self.config.proxies.programs.values()})
+
+    def _build_servers(self, config: Config, passwords: dict[str, str], semi_sync_timeout_ms: int) -> None:
+        servers = list(self.servers().values())
+        for server in servers:
+            server.write_cnf(role_settings(server.node, config, semi_sync_timeout_ms))
+        first, *rest = servers
+        if not (first.home / "data" / "mysql").exists():
+            first.install()
+            for server in rest:
+                server.copy_datadir_from(first)
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        for server in servers:
+            with server.root() as cur:
+                for statement in bootstrap_sql(config, passwords):
+                    cur.execute(statement)
+        for server in servers:
+            source = server.node.source
+            if source is None:
+                continue
+            master = config.nodes[source]
+            with server.root() as cur:
+                cur.execute("STOP SLAVE")
+                cur.execute(
+                    "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+                    "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1",
+                    (
+                        master.host,
+                        master.port,
+                        config.replication.user if config.replication else "repl",
+                        passwords["repl"],
+                    ),
+                )
+                cur.execute("START SLAVE")
+
+    def _start_supervisord(self, daemon: bool) -> None:
+        config = self.config
+        write_proxy_files(config, config.proxies.config_dir)
+        self.supervisord_conf.write_text(self._supervisord_conf(daemon))
+        result = subprocess.run(
+            [binary("supervisord"), "-c", str(self.supervisord_conf)], capture_output=True, text=True, timeout=30
+        )
+        if result.returncode != 0:
+            raise MysqlhaError(f"supervisord did not start: {result.stdout}{result.stderr}")
+        supervisor = self.supervisor()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                supervisor.states()
+                break
+            except MysqlhaError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        supervisor.start([config.proxies.programs[name] for name in config.proxies.normal])
+
+    def _supervisord_conf(self, daemon: bool) -> str:
+        d = self.directory
+        return "\n".join(
+            [
+                "; mysqlha sandbox supervisord config, generated by `mysqlha sandbox up`",
+                "[unix_http_server]",
+                f"file = {d / 'supervisor.sock'}",
+                "chmod = 0700",
+                "",
+                "[supervisord]",
+                f"logfile = {d / 'logs' / 'supervisord.log'}",
+                f"pidfile = {self.supervisord_pid_file}",
+                f"childlogdir = {d / 'logs'}",
+                f"directory = {d}",
+                "identifier = mysqlha-sandbox",
+                "",
+                "[rpcinterface:supervisor]",
+                "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+                "",
+                "[supervisorctl]",
+                f"serverurl = unix://{d / 'supervisor.sock'}",
+                "",
+                proxy_programs(self.config),
+                daemon_program(self.config, autostart=daemon),
+            ]
+        )
+
+    # -- verify -------------------------------------------------------------------------
+    def verify(self, timeout: float = 20.0) -> None:
+        """Semi-sync on with one client, replicas running, a row written via the master port read via the read ports."""
+        config = self.config
+        servers = self.servers()
+        master = servers[config.master.name]
+        deadline = time.monotonic() + timeout
+        while True:
+            with master.root() as cur:
+                cur.execute(
+                    "SHOW GLOBAL STATUS WHERE Variable_name IN "
+                    "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')"
+                )
+                status = dict(cur.fetchall())
+            if status.get("Rpl_semi_sync_master_status") == "ON" and status.get("Rpl_semi_sync_master_clients") == "1":
+                break
+            if time.monotonic() > deadline:
+                raise MysqlhaError(f"{master.node.name}: semi-sync not on with one client: {status}")
+            time.sleep(0.05)
+        for server in servers.values():
+            if server.node.source is not None:
+                self.wait_replicating(server, deadline - time.monotonic())
+        write_program, *_ = [config.proxies.programs[n] for n in config.proxies.normal]
+        with self.app(write_program.listen_host, write_program.listen_port) as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS sandbox_check (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64))"
+            )
+            cur.execute("INSERT INTO sandbox_check (note) VALUES ('written through the master proxy')")
+            row_id = cur.lastrowid
+            cur.execute("SELECT @@port, @@last_gtid")
+            port, gtid = cur.fetchone()
+        if port != config.master.port:
+            raise MysqlhaError(f"{write_program.name} reached port {port}, expected {config.master.name}")
+        for server in servers.values():
+            if server.node.source is None:
+                continue
+            wait = max(1.0, deadline - time.monotonic())
+            with server.root(timeout=wait + 5) as cur:
+                cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (gtid, wait))
+                if cur.fetchone()[0] != 0:
+                    raise MysqlhaError(f"{server.node.name} did not receive {gtid}")
+        for name in config.proxies.normal:
+            program = config.proxies.programs[name]
+            backend_ports = {config.nodes[b].port for b in program.backends}
+            for _ in range(len(program.backends)):
+                with self.app(program.listen_host, program.listen_port) as cur:
+                    cur.execute("SELECT @@port, COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
+                    port, count = cur.fetchone()
+                if port not in backend_ports or count != 1:
+                    raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
+
+    def wait_replicating(self, server: Server, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with server.root() as cur:
+                status = replica_status(cur) or {}
+            if status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes":
+                return
+            if time.monotonic() > deadline:
+                error = status.get("Last_IO_Error") or status.get("Last_SQL_Error") or "not configured"
+                raise MysqlhaError(f"{server.node.name} is not replicating: {error}")
+            time.sleep(0.05)
+
+    @contextmanager
+    def app(self, host: str, port: int, timeout: float = 5.0) -> Iterator[pymysql.cursors.Cursor]:
+        """A cursor as the sandbox's application user, through a proxy port."""
+        conn = pymysql.connect(
+            host=host,
+            port=port,
+            user="app",
+            password=self.password("app"),
+            database="app",
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            autocommit=True,
+            ssl_disabled=True,
+        )
+        try:
+            with conn.cursor() as cursor:
+                yield cursor
+        finally:
+            conn.close()
+
+    # -- down, status -------------------------------------------------------------------
+    def running(self) -> bool:
+        pids = [s.pid() for s in self.servers().values()] + [read_pid(self.supervisord_pid_file)]
+        return any(pid is not None for pid in pids)
+
+    def down(self) -> float:
+        """Stop supervisord (programs first) and every server, by pid; remove nothing."""
+        started = time.monotonic()
+        self._stop_supervisord()
+        servers = list(self.servers().values()) if self.config_path.exists() else []
+        pids = {}
+        for server in servers:
+            pid = server.pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGTERM)
+                pids[server.node.name] = pid
+        for name, pid in pids.items():
+            if not wait_gone(pid, 60):
+                self.log(f"{name} (pid {pid}) ignored SIGTERM for 60 s: SIGKILL")
+                os.kill(pid, signal.SIGKILL)
+                wait_gone(pid, 10)
+        return time.monotonic() - started
+
+    def _stop_supervisord(self) -> None:
+        pid = read_pid(self.supervisord_pid_file)
+        if pid is None:
+            return
+        children: list[int] = []
+        try:
+            supervisor = self.supervisor()
+            children = [info["pid"] for info in supervisor.rpc.supervisor.getAllProcessInfo() if info["pid"]]
+            supervisor.rpc.supervisor.stopAllProcesses(True)
+            supervisor.rpc.supervisor.shutdown()
+        except Exception as exc:  # noqa: BLE001 - fall back to signals whatever went wrong
+            self.log(f"supervisord did not stop cleanly over XML-RPC ({exc}): SIGTERM")
+            os.kill(pid, signal.SIGTERM)
+        if not wait_gone(pid, 20):
+            os.kill(pid, signal.SIGKILL)
+            wait_gone(pid, 5)
+        for child in children:
+            if process_alive(child):
+                os.kill(child, signal.SIGKILL)
+                wait_gone(child, 5)
+
+    def status(self) -> list[str]:
+        lines = []
+        for server in self.servers().values():
+            pid = server.pid()
+            state = "down"
+            if pid is not None:
+                state = f"frozen (pid {pid})" if _stopped(pid) else f"running (pid {pid})"
+            node = server.node
+            lines.append(f"{node.name:10} {node.role:9} {node.host}:{node.port:<5} {state}")
+        pid = read_pid(self.supervisord_pid_file)
+        if pid is None:
+            lines.append("supervisord down")
+            return lines
+        lines.append(f"supervisord running (pid {pid}), {self.config.supervisor.url}")
+        try:
+            states = self.supervisor().states()
+        except MysqlhaError as exc:
+            return [*lines, f"  {exc}"]
+        programs = self.config.proxies.programs
+        for name, state in sorted(states.items()):
+            where = f"{programs[name].listen} -> {', '.join(programs[name].backends)}" if name in programs else ""
+            lines.append(f"  {name:30} {state:9} {where}")
+        return lines
+
+    def mysqlcheck_log(self) -> Path:
+        return Path(self.config.proxies.log_dir) / f"{DAEMON_PROGRAM}.log"
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+    except (OSError, IndexError):
+        return False
+
+
+def role_settings(node: Node, config: Config, semi_sync_timeout_ms: int) -> dict[str, object]:
+    """my.cnf settings of each role: semi-sync source on the master, semi-sync replica on the candidate."""
+    if node.role == "master":
+        return {
+            "read_only": "OFF",
+            "rpl_semi_sync_master_enabled": "ON",
+            "rpl_semi_sync_master_timeout": semi_sync_timeout_ms,
+            "rpl_semi_sync_master_wait_point": "AFTER_SYNC",
+        }
+    settings: dict[str, object] = {"read_only": "ON"}
+    if node.role == "candidate":
+        settings["rpl_semi_sync_slave_enabled"] = "ON"
+        settings["rpl_semi_sync_master_timeout"] = semi_sync_timeout_ms
+        settings["rpl_semi_sync_master_wait_point"] = "AFTER_SYNC"
+    return settings
+
+
+def bootstrap_sql(config: Config, passwords: dict[str, str]) -> list[str]:
+    """Users and the app schema, written with binary logging off so every GTID history starts empty."""
+    monitor = config.monitor.credentials.user
+    repl = config.replication.user if config.replication else "repl"
+    check_user = config.proxies.health_check_user
+    host = "127.0.0.1"
+    statements = [
+        "SET SESSION sql_log_bin = 0",
+        f"CREATE USER IF NOT EXISTS '{monitor}'@'{host}' IDENTIFIED BY '{passwords['monitor']}'",
+        f"GRANT {MONITOR_GRANTS} ON *.* TO '{monitor}'@'{host}'",
+        f"CREATE USER IF NOT EXISTS '{repl}'@'{host}' IDENTIFIED BY '{passwords['repl']}'",
+        f"GRANT REPLICATION SLAVE ON *.* TO '{repl}'@'{host}'",
+        f"CREATE USER IF NOT EXISTS 'app'@'{host}' IDENTIFIED BY '{passwords['app']}'",
+        f"GRANT ALL ON app.* TO 'app'@'{host}'",
+        "CREATE DATABASE IF NOT EXISTS app",
+    ]
+    if check_user:
+        statements.append(f"CREATE USER IF NOT EXISTS '{check_user}'@'{host}'")
+    return statements

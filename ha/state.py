@@ -1,0 +1,57 @@
+"""The state file: atomic JSON (write temp, fsync, rename) behind an advisory lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ha.errors import MysqlhaError
+from ha.model import DaemonState
+
+
+class StateStore:
+    """Reads and writes one DaemonState; ``lock()`` serialises the daemon and operator commands."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def load(self) -> DaemonState:
+        try:
+            return DaemonState.from_json(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            return DaemonState()
+        except (OSError, ValueError, TypeError) as exc:
+            raise MysqlhaError(f"{self.path}: unreadable state file: {exc}") from exc
+
+    def save(self, state: DaemonState) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with open(tmp, "w") as handle:
+            json.dump(state.to_json(), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @contextmanager
+    def lock(self, blocking: bool = True) -> Iterator[None]:
+        """Hold the state lock; raise MysqlhaError at once if ``blocking`` is false and it is taken."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{self.path.name}.lock"), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise MysqlhaError(f"{self.path}: another mysqlha command holds the lock") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,26 @@
+# Sourced by demo.sh and test.sh: installs what mysqlha needs on Debian 12 and sets $PY.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+PY=python3
+# Use the interpreter's own pip unless Debian marks it externally managed (PEP 668): then a venv.
+if ! $PY -m pip --version >/dev/null 2>&1 ||
+   [ -e "$($PY -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
+  $PY -m venv --help >/dev/null 2>&1 && $PY -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+  USE_VENV=1
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} with apt-get"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${USE_VENV:-0}" = 1 ]; then
+  [ -x .venv/bin/python ] || $PY -m venv .venv
+  PY=.venv/bin/python
+fi
+$PY -m pip install -q --disable-pip-version-check -e ".[test]"

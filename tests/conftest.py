@@ -1,0 +1,74 @@
+"""Fixtures: real sandboxes on free ports, always torn down by pid; polling helpers."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ha.sandbox.cluster import Sandbox, port_free
+
+HAVE_SERVERS = all(shutil.which(t) or Path(f"/usr/sbin/{t}").exists() for t in ("mariadbd", "haproxy"))
+needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and haproxy are not installed")
+
+
+def free_base_port() -> int:
+    """A base port N with N..N+3 and N+10..N+13 free (the sandbox layout)."""
+    for _ in range(200):
+        base = random.randrange(20000, 40000, 20)
+        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 14))):
+            return base
+    raise RuntimeError("no free port range found")
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error
+            last_error = exc
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last error: {last_error!r}")
+
+
+@pytest.fixture
+def make_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Sandbox]]:
+    """Build sandboxes on free ports; every one is stopped by pid at the end, pass or fail."""
+    built: list[Sandbox] = []
+
+    def make(**options: object) -> Sandbox:
+        box = Sandbox(tmp_path_factory.mktemp("sandbox"), log=lambda line: None)
+        built.append(box)
+        box.up(base_port=free_base_port(), **options)  # type: ignore[arg-type]
+        return box
+
+    yield make
+    for box in built:
+        box.down()
+
+
+@pytest.fixture(scope="module")
+def healthy_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox shared by a module's read-only tests, daemon not started."""
+    if not HAVE_SERVERS:
+        pytest.skip("mariadb-server and haproxy are not installed")
+    box = Sandbox(tmp_path_factory.mktemp("shared-sandbox"), log=lambda line: None)
+    try:
+        box.up(base_port=free_base_port(), daemon=False)
+        yield box
+    finally:
+        box.down()
+
+
+def log_lines(box: Sandbox) -> list[str]:
+    path = box.mysqlcheck_log()
+    return path.read_text().splitlines() if path.exists() else []
