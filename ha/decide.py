@@ -16,7 +16,7 @@ from ha.config import Config
 from ha.model import Action, Case, DaemonState, Decision, Fence, NodeCheck, ResumeFailover, Snapshot, StartFailover
 
 
-def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: int) -> list[str]:
+def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: int | None) -> list[str]:
     """The classic lines for one check, plus one indented detail line when something is wrong."""
     lines = [f"{snapshot.number}: {check.node} status check at {time.ctime(snapshot.wall_time)}"]
     took = f"{check.latency * 1000:.0f} ms"
@@ -24,7 +24,8 @@ def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: 
         lines.append("ok")
     elif check.status == "failed":
         lines.append(f"{check.node} fail detected!")
-        lines.append(f"  {check.error} after {took}; failure {failures} of {threshold}")
+        count = f"failure {failures} of {threshold}" if threshold else f"{failures} failures in a row"
+        lines.append(f"  {check.error} after {took}; {count}")
     else:
         lines.append(f"{check.node} answered with an error: MONITORING PROBLEM, not counted as a failure")
         lines.append(f"  {check.error} after {took}; fix the monitoring user or the server's limits")
@@ -41,7 +42,7 @@ def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -
     for name in (master, candidate):
         check = snapshot.checks[name]
         failures[name] = failures.get(name, 0) + 1 if check.status == "failed" else 0
-        lines += check_lines(snapshot, check, failures[name], threshold)
+        lines += check_lines(snapshot, check, failures[name], threshold if state.phase == "armed" else None)
     master_check = snapshot.checks[master]
     if master_check.status == "ok" and state.phase == "armed":
         semi_sync_seen = bool(master_check.semi_sync) and (master_check.semi_sync_clients or 0) > 0

@@ -31,7 +31,7 @@ def plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> li
                 f"wait until {candidate.name} applied all it received",
                 lambda: mysql.wait_caught_up(candidate, timeout),
             ),
-            Step(f"promote {candidate.name} (read_only=OFF)", lambda: mysql.promote(candidate)),
+            Step(f"promote {candidate.name} (read_only=OFF)", lambda: mysql.promote(candidate, timeout)),
             Step(
                 f"start {', '.join(transition.start)}",
                 lambda: supervisor.start([programs[name] for name in transition.start]),

@@ -104,26 +104,31 @@ class MySQL:
         )
 
     def wait_caught_up(self, node: Node, timeout: float) -> str:
-        """Stop the IO thread and wait until the SQL thread applied all it received."""
+        """Wait until ``node`` applied every transaction its IO thread received.
+
+        The IO thread is left alone: on MariaDB, once both replication threads are stopped,
+        the next START SLAVE discards the relay log, and with it what was received.
+        """
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
-            cur.execute("STOP SLAVE IO_THREAD")
             status = replica_status(cur)
             if status is None:
                 return "not a replica any more"
-            received, applied = status.get("Gtid_IO_Pos", ""), status.get("Gtid_Slave_Pos", "")
-            if received:
-                cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
-                if cur.fetchone()[0] != 0:
-                    raise StepFailed(
-                        f"{node.name} did not apply {received} within {timeout:g} s (applied: {applied or 'nothing'})"
-                    )
-            return received or "nothing received"
+            _wait_applied(cur, node, status, timeout)
+            return status.get("Gtid_IO_Pos") or "nothing received"
 
-    def promote(self, node: Node) -> None:
-        """Detach ``node`` from its source and make it writable, without semi-sync waits."""
-        with self.session(node) as cur:
-            cur.execute("STOP SLAVE")
-            cur.execute("RESET SLAVE ALL")
+    def promote(self, node: Node, timeout: float) -> None:
+        """Detach ``node`` from its source once it applied all it received; make it writable.
+
+        The promoted node gets no semi-sync source role: no semi-sync replica is left to
+        acknowledge, and a source waiting for one would stall the first commit.
+        """
+        with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
+            status = replica_status(cur)
+            if status is not None:
+                cur.execute("STOP SLAVE IO_THREAD")
+                _wait_applied(cur, node, replica_status(cur) or status, timeout)
+                cur.execute("STOP SLAVE")
+                cur.execute("RESET SLAVE ALL")
             cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
             cur.execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
             cur.execute("SET GLOBAL read_only = OFF")
@@ -132,6 +137,25 @@ class MySQL:
         """Make an old master refuse writes."""
         with self.session(node) as cur:
             cur.execute("SET GLOBAL read_only = ON")
+
+
+def _wait_applied(cur: pymysql.cursors.Cursor, node: Node, status: dict[str, Any], timeout: float) -> None:
+    received = status.get("Gtid_IO_Pos") or ""
+    if not received:
+        return
+    cur.execute("SELECT MASTER_GTID_WAIT(%s, 0)", (received,))
+    if cur.fetchone()[0] == 0:
+        return
+    if status.get("Slave_SQL_Running") != "Yes":
+        error = status.get("Last_SQL_Error") or "stopped by hand?"
+        raise StepFailed(
+            f"{node.name} cannot apply what it received ({received}): its SQL thread is not running: {error}"
+        )
+    cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
+    if cur.fetchone()[0] != 0:
+        cur.execute("SELECT @@global.gtid_slave_pos")
+        applied = cur.fetchone()[0]
+        raise StepFailed(f"{node.name} did not apply {received} within {timeout:g} s (applied: {applied or 'nothing'})")
 
 
 def replica_status(cur: pymysql.cursors.Cursor) -> dict[str, Any] | None:

@@ -1,0 +1,145 @@
+"""The pure decision function, as tables: snapshot and state in, decision out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ha.config import Config, parse_config
+from ha.decide import decide
+from ha.model import DaemonState, Fence, NodeCheck, ResumeFailover, Snapshot, StartFailover
+
+CLASSIC = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
+WALL = 1338877415.0  # Tue Jun  5 06:23:35 2012 UTC
+
+
+def classic_config(**failover: object) -> Config:
+    data = yaml.safe_load(CLASSIC.read_text())
+    for section in ("monitor", "replication"):
+        data[section].pop("password_file")
+        data[section]["password"] = "secret"
+    data["monitor"]["failures"] = 3
+    data["failover"].update(failover)
+    return parse_config(data, str(CLASSIC))
+
+
+CONFIG = classic_config()
+OK = NodeCheck("x", "ok", 0.001, read_only=False, semi_sync=True, semi_sync_clients=1)
+DOWN = NodeCheck("x", "failed", 0.001, "2003 Can't connect")
+DENIED = NodeCheck("x", "answered_error", 0.002, "1045 Access denied")
+ASYNC = replace(OK, semi_sync=False)
+NO_CLIENT = replace(OK, semi_sync_clients=0)
+ARMED = DaemonState(semi_sync_seen=True)
+
+
+def snapshot(master: NodeCheck, candidate: NodeCheck, number: int = 63) -> Snapshot:
+    return Snapshot(
+        number, WALL, {"master1": replace(master, node="master1"), "master2": replace(candidate, node="master2")}
+    )
+
+
+def at(failures1: int, failures2: int = 0, **changes: object) -> DaemonState:
+    return replace(ARMED, failures={"master1": failures1, "master2": failures2}, **changes)
+
+
+@pytest.mark.parametrize(
+    ("master", "candidate", "state", "phase", "actions", "counts"),
+    [
+        (OK, OK, at(0), "armed", (), {"master1": 0, "master2": 0}),
+        (DOWN, OK, at(0), "armed", (), {"master1": 1, "master2": 0}),
+        (DOWN, OK, at(1), "armed", (), {"master1": 2, "master2": 0}),
+        (DOWN, OK, at(2), "failing_over", (StartFailover("master_down", "master1"),), {"master1": 3, "master2": 0}),
+        (
+            OK,
+            DOWN,
+            at(0, 2),
+            "failing_over",
+            (StartFailover("candidate_down", "master2"),),
+            {"master1": 0, "master2": 3},
+        ),
+        # one success resets the count
+        (OK, OK, at(2, 2), "armed", (), {"master1": 0, "master2": 0}),
+        # a server that answers with an error is alive
+        (DENIED, OK, at(2), "armed", (), {"master1": 0, "master2": 0}),
+        # both failing: nothing can be promoted safely
+        (DOWN, DOWN, at(2, 2), "armed", (), {"master1": 3, "master2": 3}),
+        # after a failover: watch, never act again
+        (DOWN, OK, at(9, phase="failed_over", case="master_down"), "failed_over", (), {"master1": 10, "master2": 0}),
+        (OK, DOWN, at(0, 9, phase="failed_over", case="candidate_down"), "failed_over", (), None),
+        # interrupted failover resumes
+        (
+            DOWN,
+            OK,
+            at(3, phase="failing_over", case="master_down", steps_done=2),
+            "failing_over",
+            (ResumeFailover(),),
+            None,
+        ),
+        # an old master that answers writable after case 1 is fenced
+        (OK, OK, at(9, phase="failed_over", case="master_down"), "failed_over", (Fence("master1"),), None),
+        (replace(OK, read_only=True), OK, at(9, phase="failed_over", case="master_down"), "failed_over", (), None),
+    ],
+)
+def test_decision_table(
+    master: NodeCheck, candidate: NodeCheck, state: DaemonState, phase: str, actions: tuple, counts: dict | None
+) -> None:
+    decision = decide(snapshot(master, candidate), state, CONFIG, WALL)
+    assert decision.state.phase == phase
+    assert decision.actions == actions
+    if counts is not None:
+        assert decision.state.failures == counts
+    assert decision.sentence
+
+
+def test_classic_log_lines() -> None:
+    decision = decide(snapshot(DOWN, OK), at(2), CONFIG, WALL)
+    lines = decision.lines
+    assert lines[0].startswith("63: master1 status check at ") and lines[0].endswith("2012")
+    assert lines[1] == "master1 fail detected!"
+    assert "2003" in lines[2] and "failure 3 of 3" in lines[2]
+    assert lines[3].startswith("63: master2 status check at ")
+    assert lines[4] == "ok"
+    assert lines[-1] == "master1 failing: failover starting"
+
+
+def test_answered_error_is_logged_loudly_but_not_counted() -> None:
+    decision = decide(snapshot(DENIED, OK), at(0), CONFIG, WALL)
+    assert any("MONITORING PROBLEM" in line for line in decision.lines)
+    assert any("1045" in line for line in decision.lines)
+    assert "master1 fail detected!" not in decision.lines
+
+
+@pytest.mark.parametrize("last_seen", [ASYNC, NO_CLIENT])
+def test_refuses_promotion_when_master_was_last_seen_without_semi_sync(last_seen: NodeCheck) -> None:
+    state = decide(snapshot(last_seen, OK), at(0), CONFIG, WALL).state
+    for _ in range(3):
+        decision = decide(snapshot(DOWN, OK), state, CONFIG, WALL)
+        state = decision.state
+    assert state.phase == "refused"
+    assert decision.actions == ()
+    assert "NOT failing over" in decision.lines[-1]
+    # and it stays refused: no action until an operator acknowledges
+    assert decide(snapshot(DOWN, OK), state, CONFIG, WALL).actions == ()
+
+
+def test_never_seen_master_is_not_promoted_over() -> None:
+    state = DaemonState(failures={"master1": 2})
+    assert decide(snapshot(DOWN, OK), state, CONFIG, WALL).state.phase == "refused"
+
+
+def test_async_promotion_when_allowed() -> None:
+    config = classic_config(allow_async_promotion=True)
+    decision = decide(snapshot(DOWN, OK), at(2, semi_sync_seen=False), config, WALL)
+    assert decision.actions == (StartFailover("master_down", "master1"),)
+
+
+def test_semi_sync_observation_follows_the_master() -> None:
+    state = decide(snapshot(OK, OK), DaemonState(), CONFIG, WALL).state
+    assert state.semi_sync_seen is True
+    state = decide(snapshot(ASYNC, OK), state, CONFIG, WALL).state
+    assert state.semi_sync_seen is False
+    state = decide(snapshot(DOWN, OK), state, CONFIG, WALL).state
+    assert state.semi_sync_seen is False, "a failed check keeps the last observation"
