@@ -11,7 +11,7 @@ from pathlib import Path
 from ha import __version__, daemon
 from ha.config import default_path, load_config
 from ha.errors import ConfigError, MysqlhaError
-from ha.render import daemon_program, proxy_programs, write_proxy_files
+from ha.render import rendered_files
 from ha.state import StateStore
 from ha.supervisor import STOPPED_STATES, Supervisor
 
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = with_config(sub.add_parser("status", help="the daemon's state and the proxy programs"))
     status.add_argument("--json", action="store_true")
     render = with_config(sub.add_parser("render", help="write HAProxy configs and supervisord program blocks"))
-    render.add_argument("--out", required=True, help="directory for <program>.cfg and mysqlha-programs.conf")
+    render.add_argument("--out", required=True, help="directory for haproxy/*.cfg and supervisord.conf.d/*.conf")
+    render.add_argument("--installed-config", default=None, help="config path mysqlcheck reads (default: --config)")
 
     sandbox = sub.add_parser("sandbox", help="a local four-server cluster for trying mysqlha and for tests")
     sandbox.add_argument("--dir", default="sandbox", help="where the sandbox lives (default ./sandbox)")
@@ -138,12 +139,14 @@ def status(args: argparse.Namespace) -> int:
 
 
 def render(args: argparse.Namespace) -> int:
-    config = load_config(args.config or default_path())
+    path = args.config or default_path()
+    config = load_config(path, read_secrets=False)
     out = Path(args.out)
-    paths = write_proxy_files(config, out)
-    programs = out / "mysqlha-programs.conf"
-    programs.write_text(proxy_programs(config) + "\n" + daemon_program(config))
-    print(f"wrote {len(paths)} HAProxy configs and {programs}")
+    installed = args.installed_config or str(Path(path).resolve())
+    for relative, text in rendered_files(config, installed).items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text)
+        print(f"wrote {out / relative}")
     return 0
 
 

@@ -123,22 +123,30 @@ def default_path() -> str:
     return os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate ``path``; raise ConfigError listing every problem."""
+def load_config(path: str | os.PathLike[str], read_secrets: bool = True) -> Config:
+    """Read and validate ``path``; raise ConfigError listing every problem.
+
+    ``read_secrets=False`` leaves password files unread (for rendering configs on a build host).
+    """
     path = str(path)
     try:
         text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8 text'}"]) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
-    return parse_config(data, path)
+        # one line, and never the offending source line: it may hold a password
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}"]
+        ) from exc
+    return parse_config(data, path, read_secrets)
 
 
-def parse_config(data: Any, path: str) -> Config:
-    reader = _Reader(path)
+def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
+    reader = _Reader(path, read_secrets)
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: expected a mapping at the top level, got {_kind(data)}"])
     nodes = _parse_nodes(reader, data)
@@ -157,8 +165,9 @@ def parse_config(data: Any, path: str) -> Config:
 class _Reader:
     """Typed access to YAML mappings that collects problems instead of raising."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, read_secrets: bool = True) -> None:
         self.path = path
+        self.read_secrets = read_secrets
         self.problems: list[str] = []
 
     def problem(self, key: str, message: str) -> None:
@@ -272,10 +281,13 @@ def _read_secret(reader: _Reader, data: dict[str, Any], prefix: str, key: str) -
     if not isinstance(file_name, str):
         reader.problem(f"{prefix}.{file_key}", f"expected a file path, got {file_name!r}")
         return None
+    if not reader.read_secrets:
+        return ""
     try:
         return Path(file_name).read_text().splitlines()[0] if Path(file_name).stat().st_size else ""
-    except OSError as exc:
-        reader.problem(f"{prefix}.{file_key}", f"cannot read {file_name}: {exc.strerror}")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        reader.problem(f"{prefix}.{file_key}", f"cannot read {file_name}: {reason}")
         return None
 
 

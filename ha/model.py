@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 CheckStatus = Literal["ok", "failed", "answered_error"]
 Phase = Literal["armed", "failing_over", "failed_over", "refused"]
@@ -59,8 +59,14 @@ class DaemonState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DaemonState:
+        """Rebuild a state; ValueError when a value is not one this version writes."""
         known = {k: data[k] for k in cls().to_json() if k in data}
-        return replace(cls(), **known)
+        state = replace(cls(), **known)
+        if state.phase not in get_args(Phase) or state.case not in (None, *get_args(Case)):
+            raise ValueError(f"unknown phase {state.phase!r} or case {state.case!r}")
+        if not isinstance(state.steps_done, int) or state.steps_done < 0 or not isinstance(state.failures, dict):
+            raise ValueError("steps_done must be a whole number >= 0 and failures a mapping")
+        return state
 
 
 @dataclass(frozen=True)

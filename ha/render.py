@@ -75,20 +75,34 @@ def proxy_programs(config: Config) -> str:
     return "\n".join(blocks)
 
 
-def daemon_program(config: Config, autostart: bool = True) -> str:
-    """The [program:mysqlcheck] block that runs the daemon under supervisord."""
-    package_root = Path(__file__).resolve().parent.parent
+def daemon_program(config: Config, command: str | None = None, autostart: bool = True) -> str:
+    """The [program:mysqlcheck] block that runs the daemon under supervisord.
+
+    Without ``command`` it runs this interpreter on this source tree (the sandbox's way).
+    """
+    options: dict[str, object] = {}
+    if command is None:
+        command = f"{sys.executable} -m ha run --config {config.path}"
+        options["environment"] = f'PYTHONUNBUFFERED="1",PYTHONPATH="{Path(__file__).resolve().parent.parent}"'
     return program_block(
         DAEMON_PROGRAM,
-        f"{sys.executable} -m ha run --config {config.path}",
+        command,
         config.proxies.log_dir,
         autostart=str(autostart).lower(),
         autorestart="true",
         startsecs=1,
         stopsignal="TERM",
         stopwaitsecs=30,
-        environment=f'PYTHONUNBUFFERED="1",PYTHONPATH="{package_root}"',
+        **options,
     )
+
+
+def rendered_files(config: Config, installed_config: str) -> dict[str, str]:
+    """Every generated file, by relative path: HAProxy configs and supervisord program blocks."""
+    files = {f"haproxy/{p.name}.cfg": haproxy_config(p, config) for p in config.proxies.programs.values()}
+    files["supervisord.conf.d/haproxy.conf"] = proxy_programs(config)
+    files["supervisord.conf.d/mysqlcheck.conf"] = daemon_program(config, f"mysqlha run --config {installed_config}")
+    return files
 
 
 def write_proxy_files(config: Config, out_dir: str | Path) -> list[Path]:

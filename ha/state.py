@@ -21,7 +21,10 @@ class StateStore:
 
     def load(self) -> DaemonState:
         try:
-            return DaemonState.from_json(json.loads(self.path.read_text()))
+            data = json.loads(self.path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            return DaemonState.from_json(data)
         except FileNotFoundError:
             return DaemonState()
         except (OSError, ValueError, TypeError) as exc:

@@ -134,9 +134,11 @@ class Supervisor:
             except xmlrpc.client.Fault as fault:
                 if fault.faultCode != NOT_RUNNING:
                     raise SupervisorError(f"stop {name}: {fault.faultString}") from fault
-        wrong = {name: s for name in names if (s := self.state(name)) not in STOPPED_STATES}
-        if wrong:
-            raise SupervisorError(f"still running after stop: {wrong}")
+        deadline = self.clock() + self.endpoint.start_timeout
+        while wrong := {name: s for name in names if (s := self.state(name)) not in STOPPED_STATES}:
+            if self.clock() > deadline:
+                raise SupervisorError(f"still running after stop: {wrong}")
+            self.sleep(0.01)
 
     def start(self, programs: Sequence[ProxyProgram]) -> None:
         """Start every program at once, then wait until each runs and accepts connections.

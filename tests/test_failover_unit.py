@@ -1,0 +1,190 @@
+"""ha.failover runs idempotent steps and saves progress after each; ha.state stores it atomically, under a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ha.config import Config, parse_config
+from ha.errors import MysqlhaError, StepFailed
+from ha.failover import Step, finished_line, run_failover
+from ha.model import Case, DaemonState
+from ha.state import StateStore
+
+SHIPPED = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
+FAILING_OVER = DaemonState(phase="failing_over", case="master_down", failed_node="master1", since=10.0)
+
+
+def classic_config() -> Config:
+    """conf/mysqlha.yml with inline passwords: master1, master2 (candidate), slave3, slave4."""
+    data = yaml.safe_load(SHIPPED.read_text())
+    for section in ("monitor", "replication"):
+        del data[section]["password_file"]
+        data[section]["password"] = "x"
+    return parse_config(data, str(SHIPPED))
+
+
+CONFIG = classic_config()
+
+
+class Run:
+    """Records what the steps did, what was saved and what was logged."""
+
+    def __init__(self) -> None:
+        self.ran: list[int] = []
+        self.saved: list[DaemonState] = []
+        self.lines: list[str] = []
+
+    def steps(self, count: int = 4, failing: int | None = None) -> list[Step]:
+        def run(index: int) -> None:
+            self.ran.append(index)
+            if index == failing:
+                raise StepFailed(f"step {index} broke")
+
+        return [Step(f"step{index}", lambda index=index: run(index)) for index in range(count)]
+
+    def __call__(
+        self, state: DaemonState, steps: list[Step], should_stop: Callable[[], bool] = lambda: False
+    ) -> DaemonState:
+        return run_failover(state, steps, self.saved.append, self.lines.append, CONFIG, should_stop=should_stop)
+
+
+def test_all_steps_run_in_order_and_progress_is_saved_after_each() -> None:
+    run = Run()
+    final = run(FAILING_OVER, run.steps(4))
+    assert run.ran == [0, 1, 2, 3]
+    assert [(s.phase, s.steps_done) for s in run.saved] == [("failing_over", n) for n in (1, 2, 3, 4)] + [
+        ("failed_over", 4)
+    ]
+    assert final == run.saved[-1] == replace(FAILING_OVER, phase="failed_over", steps_done=4)
+    assert run.lines[0] == "failover1: 4 steps"
+    assert "failover finished! : master2 is new master" in run.lines
+    assert "until master1 failback" in run.lines[-1]
+
+
+@pytest.mark.parametrize("failing", [0, 2, 3])
+def test_a_failing_step_stops_at_a_safe_point(failing: int) -> None:
+    run = Run()
+    final = run(FAILING_OVER, run.steps(4, failing=failing))
+    assert run.ran == list(range(failing + 1))
+    assert (final.phase, final.steps_done) == ("failing_over", failing)
+    assert [s.steps_done for s in run.saved] == list(range(1, failing + 1))
+    assert f"  step {failing + 1}/4 step{failing}: FAILED: step {failing} broke" in run.lines
+    assert run.lines[-1] == f"failover stopped at a safe point before step {failing + 1}; it is retried next cycle"
+
+
+def test_an_unexpected_error_is_not_swallowed() -> None:
+    def crash() -> None:
+        raise RuntimeError("bug")
+
+    run = Run()
+    with pytest.raises(RuntimeError):
+        run(FAILING_OVER, [*run.steps(1), Step("crash", crash), *run.steps(1)])
+    assert [s.steps_done for s in run.saved] == [1]
+
+
+def test_resuming_runs_only_the_steps_not_done() -> None:
+    run = Run()
+    final = run(replace(FAILING_OVER, steps_done=2), run.steps(5))
+    assert run.ran == [2, 3, 4]
+    assert [s.steps_done for s in run.saved] == [3, 4, 5, 5]
+    assert final.phase == "failed_over"
+    assert not any(line.endswith("steps") for line in run.lines)
+    assert run.lines[0].startswith("  step 3/5 step2: ok (")
+
+
+def test_resuming_with_every_step_done_only_finishes() -> None:
+    run = Run()
+    final = run(replace(FAILING_OVER, steps_done=3), run.steps(3))
+    assert run.ran == [] and final.phase == "failed_over" and len(run.saved) == 1
+
+
+@pytest.mark.parametrize("stop_after", [0, 1, 3])
+def test_should_stop_pauses_before_the_next_step(stop_after: int) -> None:
+    run = Run()
+    final = run(FAILING_OVER, run.steps(4), should_stop=lambda: len(run.ran) >= stop_after)
+    assert run.ran == list(range(stop_after))
+    assert (final.phase, final.steps_done) == ("failing_over", stop_after)
+    assert run.lines[-1].startswith(f"failover paused before step {stop_after + 1}/4")
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("master_down", "failover finished! : master2 is new master"),
+        ("candidate_down", "failover finished! : master2/slave4 has been purged"),
+    ],
+)
+def test_finished_line_is_the_classic_one(case: Case, expected: str) -> None:
+    assert finished_line(DaemonState(phase="failed_over", case=case), CONFIG) == expected
+
+
+def test_candidate_down_is_numbered_failover2() -> None:
+    run = Run()
+    run(replace(FAILING_OVER, case="candidate_down", failed_node="master2"), run.steps(2))
+    assert run.lines[0] == "failover2: 2 steps"
+    assert "failover finished! : master2/slave4 has been purged" in run.lines
+
+
+# -- the state file -----------------------------------------------------------------------------------
+
+
+def test_save_then_load_round_trips(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "lib" / "state.json")
+    state = DaemonState(
+        phase="refused",
+        failures={"master1": 5, "master2": 0},
+        case="master_down",
+        failed_node="master1",
+        steps_done=2,
+        since=1234.5,
+        reason="no semi-sync",
+        semi_sync_seen=False,
+    )
+    store.save(state)
+    assert store.load() == state
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["state.json"]
+
+
+def test_save_replaces_the_previous_state(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    store.save(FAILING_OVER)
+    store.save(replace(FAILING_OVER, steps_done=3))
+    assert store.load().steps_done == 3
+
+
+def test_a_missing_file_loads_the_default(tmp_path: Path) -> None:
+    state = StateStore(tmp_path / "absent.json").load()
+    assert state == DaemonState() and state.phase == "armed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        "",
+        "null",
+        "42",
+        "[]",
+        '{"phase": "bogus"}',
+    ],
+)
+def test_a_corrupt_file_names_the_path(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(text)
+    with pytest.raises(MysqlhaError, match="unreadable state file") as info:
+        StateStore(path).load()
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_lock_without_blocking_fails_while_another_holds_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with StateStore(path).lock(), pytest.raises(MysqlhaError, match="another mysqlha command holds the lock"):
+        with StateStore(path).lock(blocking=False):
+            pytest.fail("took a lock that was held")
+    with StateStore(path).lock(blocking=False):
+        pass
