@@ -24,6 +24,22 @@ class NodeCheck:
 
 
 @dataclass(frozen=True)
+class ReplicaView:
+    """What one replica says about its source (SHOW SLAVE/REPLICA STATUS, normalised)."""
+
+    node: str
+    io_running: str  # "Yes", "Connecting" or "No"
+    sql_running: bool
+    source_host: str
+    source_port: int
+    received: str  # GTID position/set the IO thread received
+    applied: str  # GTID position/set applied
+    heartbeats: int | None  # heartbeats received from the source (a counter)
+    last_io_error: str = ""
+    last_sql_error: str = ""
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The world as observed once, at the start of one cycle."""
 
