@@ -15,6 +15,7 @@ from ha.errors import ConfigError
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
 ROLES = ("master", "candidate", "replica")
+TOP_LEVEL_KEYS = ("nodes", "monitor", "replication", "failover", "supervisor", "proxies")
 _REQUIRED = object()
 
 
@@ -48,6 +49,11 @@ class Failover:
     state_file: str
     catchup_timeout: float = 10.0
     allow_async_promotion: bool = False
+    ask_replicas: bool = True
+    replica_silence: float = 3.0
+    fence_command: str | None = None
+    fence_timeout: float = 10.0
+    repoint_replicas: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,11 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
     failover = _parse_failover(reader, reader.section(data, "failover"))
     supervisor = _parse_supervisor(reader, reader.section(data, "supervisor"))
     proxies = _parse_proxies(reader, reader.section(data, "proxies"), nodes)
+    if failover.repoint_replicas and replication is None:
+        reader.problem("replication", "missing; expected the replication user when failover.repoint_replicas is true")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            reader.problem(str(key), f"unknown section; expected one of {', '.join(TOP_LEVEL_KEYS)}")
     if reader.problems:
         raise ConfigError(reader.problems)
     return Config(path, nodes, monitor, replication, failover, supervisor, proxies)
@@ -319,12 +330,18 @@ def _parse_monitor(reader: _Reader, data: dict[str, Any]) -> Monitor:
 
 
 def _parse_failover(reader: _Reader, data: dict[str, Any]) -> Failover:
+    def seconds(key: str, default: float) -> float:
+        return float(reader.get(data, "failover", key, (int, float), default, _positive, "seconds > 0"))
+
     return Failover(
         state_file=reader.get(data, "failover", "state_file", str),
-        catchup_timeout=float(
-            reader.get(data, "failover", "catchup_timeout", (int, float), 10.0, _positive, "seconds > 0")
-        ),
+        catchup_timeout=seconds("catchup_timeout", 10.0),
         allow_async_promotion=reader.get(data, "failover", "allow_async_promotion", bool, False),
+        ask_replicas=reader.get(data, "failover", "ask_replicas", bool, True),
+        replica_silence=seconds("replica_silence", 3.0),
+        fence_command=reader.get(data, "failover", "fence_command", str, None),
+        fence_timeout=seconds("fence_timeout", 10.0),
+        repoint_replicas=reader.get(data, "failover", "repoint_replicas", bool, False),
     )
 
 

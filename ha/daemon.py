@@ -11,16 +11,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TypeVar
 
 from ha import __version__
-from ha.config import Config, load_config
+from ha.config import Config, Node, load_config
 from ha.decide import decide
 from ha.errors import ConfigError, MysqlhaError
 from ha.failover import plan, run_failover
-from ha.model import Action, DaemonState, Fence, NodeCheck, Snapshot, StartFailover
+from ha.model import Action, DaemonState, Fence, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
 from ha.state import StateStore
 from ha.supervisor import Supervisor
+
+T = TypeVar("T")
 
 
 def stdout_log(line: str) -> None:
@@ -54,21 +57,33 @@ class Daemon:
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
 
     def observe(self) -> Snapshot:
-        """Check the master and the candidate concurrently, each bounded by its timeouts."""
+        """Check the master and the candidate concurrently; ask the replicas of a failing one."""
         self.number += 1
         wall = self.wall()
-        nodes = (self.config.master, self.config.candidate)
+        config = self.config
+        checks = self._bounded(
+            {node.name: node for node in (config.master, config.candidate)},
+            self.adapters.mysql.probe,
+            lambda name, budget: NodeCheck(name, "failed", budget, f"check still running after {budget:g} s"),
+        )
+        failing = [name for name, check in checks.items() if check.status == "failed"]
+        witnesses = {replica.name: replica for name in failing for replica in config.replicas_of(name)}
+        asked = self._bounded(
+            witnesses,
+            self.adapters.mysql.ask,
+            lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
+        )
+        return Snapshot(self.number, wall, checks, asked)
+
+    def _bounded(
+        self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
+    ) -> dict[str, T]:
+        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``."""
         monitor = self.config.monitor
         budget = monitor.connect_timeout + 3 * monitor.read_timeout + 0.5
-        futures = {node.name: self.pool.submit(self.adapters.mysql.probe, node) for node in nodes}
+        futures = {name: self.pool.submit(call, node) for name, node in nodes.items()}
         wait(futures.values(), timeout=budget)
-        checks = {}
-        for name, future in futures.items():
-            if future.done():
-                checks[name] = future.result()
-            else:
-                checks[name] = NodeCheck(name, "failed", budget, f"check still running after {budget:g} s")
-        return Snapshot(self.number, wall, checks)
+        return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}
 
     def run_cycle(self) -> str:
         """One cycle; returns a sentence saying what happened."""

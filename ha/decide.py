@@ -1,10 +1,13 @@
 """The brain, pure: (snapshot, state, config) -> (new state, actions, log lines, sentence).
 
 Failure classes, decided before anything is acted on:
-- ``master_down``: the master failed ``failures`` checks in a row, the candidate answers,
-  and the master was last seen with semi-sync on (or async promotion is allowed);
-- ``candidate_down``: the candidate failed ``failures`` checks in a row, the master answers;
-- both failing: nothing can be promoted safely; logged, never acted on.
+- ``master_down``: the master failed ``failures`` checks in a row, the candidate answers, no
+  replica of the master still hears from it, and promoting cannot lose an acknowledged write;
+- ``candidate_down``: the candidate failed ``failures`` checks in a row, the master answers, and
+  no replica of the candidate still hears from it;
+- a failing node whose replicas still hear from it is unreachable from the monitor only: logged,
+  never acted on; so is "both failing" (nothing can be promoted safely);
+- a master failure where promotion could lose writes is refused until an operator acknowledges.
 """
 
 from __future__ import annotations
@@ -12,8 +15,21 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from ha.config import Config
-from ha.model import Action, Case, DaemonState, Decision, Fence, NodeCheck, ResumeFailover, Snapshot, StartFailover
+from ha.config import Config, Node
+from ha.dialect import gtid_covers
+from ha.model import (
+    Action,
+    Case,
+    DaemonState,
+    Decision,
+    Fence,
+    NodeCheck,
+    ReplicaView,
+    ResumeFailover,
+    Snapshot,
+    StartFailover,
+    Witness,
+)
 
 
 def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: int | None) -> list[str]:
@@ -32,21 +48,38 @@ def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: 
     return lines
 
 
+def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], now: float) -> dict[str, list]:
+    """[heartbeats, received, since]: ``since`` is when either counter last changed (or was first seen)."""
+    tracked = {}
+    for name, witness in witnesses.items():
+        if witness.view is None:
+            continue
+        mark = [witness.view.heartbeats, witness.view.received]
+        old = progress.get(name)
+        tracked[name] = [*mark, old[2] if old and old[:2] == mark else now]
+    return tracked
+
+
 def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
     """Count failures, classify, and choose what to do; no I/O."""
     master, candidate = config.master.name, config.candidate.name
     threshold = config.monitor.failures
     failures = dict(state.failures)
-    semi_sync_seen = state.semi_sync_seen
     lines: list[str] = []
     for name in (master, candidate):
         check = snapshot.checks[name]
         failures[name] = failures.get(name, 0) + 1 if check.status == "failed" else 0
         lines += check_lines(snapshot, check, failures[name], threshold if state.phase == "armed" else None)
+    state = replace(
+        state, failures=failures, witness_progress=track_witnesses(snapshot.witnesses, state.witness_progress, now)
+    )
     master_check = snapshot.checks[master]
     if master_check.status == "ok" and state.phase == "armed":
-        semi_sync_seen = bool(master_check.semi_sync) and (master_check.semi_sync_clients or 0) > 0
-    state = replace(state, failures=failures, semi_sync_seen=semi_sync_seen)
+        state = replace(
+            state,
+            semi_sync_seen=bool(master_check.semi_sync) and (master_check.semi_sync_clients or 0) > 0,
+            master_position=master_check.position if master_check.position is not None else state.master_position,
+        )
 
     if state.phase == "failing_over":
         lines.append(f"failover {state.case} resuming at step {state.steps_done + 1}")
@@ -59,21 +92,71 @@ def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -
     if master_failing and candidate_failing:
         lines.append(f"{master} and {candidate} both failing: no safe candidate, not failing over")
         return Decision(state, (), tuple(lines), "both master and candidate failing: nothing to promote")
-    if master_failing:
-        if not semi_sync_seen and not config.failover.allow_async_promotion:
-            reason = (
-                f"{master} was last seen without semi-sync (or with no semi-sync replica), "
-                f"so {candidate} may lack acknowledged writes; set failover.allow_async_promotion to override"
-            )
-            lines.append(f"{master} failing: NOT failing over: {reason}")
-            refused = replace(state, phase="refused", failed_node=master, since=now, reason=reason)
-            return Decision(refused, (), tuple(lines), f"refused to fail over: {reason}")
-        return _start(state, lines, "master_down", master, now)
-    if candidate_failing:
-        return _start(state, lines, "candidate_down", candidate, now)
+    if master_failing or candidate_failing:
+        failed = config.master if master_failing else config.candidate
+        heard = still_heard(failed, snapshot, state, config, now) if config.failover.ask_replicas else []
+        if heard:
+            lines.append(f"{failed.name} unreachable from monitor but replicas still connected: not failing over")
+            lines.append(f"  {'; '.join(heard)}")
+            return Decision(state, (), tuple(lines), f"{failed.name} unreachable from the monitor only")
+        if candidate_failing:
+            return _start(state, lines, "candidate_down", candidate, now)
+        return _master_down(snapshot, state, config, now, lines)
     worst = max(failures.values())
     sentence = "all checks ok" if worst == 0 else f"failures {failures} of {threshold}"
     return Decision(state, (), tuple(lines), sentence)
+
+
+def still_heard(failed: Node, snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> list[str]:
+    """Replicas of ``failed`` whose IO thread is connected and heard from it within replica_silence."""
+    heard = []
+    for replica in config.replicas_of(failed.name):
+        witness = snapshot.witnesses.get(replica.name)
+        if witness is None or witness.view is None or witness.view.io_running != "Yes":
+            continue
+        quiet = now - state.witness_progress[replica.name][2]
+        if quiet < config.failover.replica_silence:
+            heard.append(f"{replica.name}: IO thread connected, last heartbeat or event within {quiet:.1f} s")
+    return heard
+
+
+def data_risk(state: DaemonState, view: ReplicaView, config: Config) -> str | None:
+    """Why promoting the candidate could lose acknowledged writes, or None."""
+    master, candidate = config.master.name, config.candidate.name
+    if not state.semi_sync_seen:
+        return (
+            f"{master} was last seen without semi-sync (or with no semi-sync replica), "
+            f"so {candidate} may lack acknowledged writes"
+        )
+    flavor = "mysql" if ":" in (state.master_position or "") else "mariadb"  # uuid:n-m sets vs d-s-n
+    try:
+        covered = not state.master_position or gtid_covers(flavor, view.received, state.master_position)
+    except ValueError as exc:
+        return f"cannot compare {candidate}'s received GTIDs with {master}'s last position: {exc}"
+    if not covered:
+        return (
+            f"{candidate} received {view.received or 'nothing'} but {master} was last seen at "
+            f"{state.master_position}: {candidate} lacks transactions"
+        )
+    return None
+
+
+def _master_down(snapshot: Snapshot, state: DaemonState, config: Config, now: float, lines: list[str]) -> Decision:
+    master, candidate = config.master.name, config.candidate.name
+    witness = snapshot.witnesses.get(candidate)
+    if witness is None or witness.error is not None:
+        why = witness.error if witness else "not asked"
+        lines.append(f"{master} failing: not failing over yet: cannot ask {candidate} what it received ({why})")
+        return Decision(state, (), tuple(lines), f"waiting to ask {candidate}")
+    risk = f"{candidate} replicates from nothing" if witness.view is None else data_risk(state, witness.view, config)
+    if risk and not (config.failover.allow_async_promotion and witness.view is not None):
+        reason = f"{risk}; set failover.allow_async_promotion to override"
+        lines.append(f"{master} failing: NOT failing over: {reason}")
+        refused = replace(state, phase="refused", failed_node=master, since=now, reason=reason)
+        return Decision(refused, (), tuple(lines), f"refused to fail over: {reason}")
+    if risk:
+        lines.append(f"  WARNING: {risk}; promoting anyway (failover.allow_async_promotion)")
+    return _start(state, lines, "master_down", master, now)
 
 
 def _start(state: DaemonState, lines: list[str], case: Case, node: str, now: float) -> Decision:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ha.config import Config
-from ha.errors import MysqlhaError
+from ha.config import Config, Node
+from ha.errors import MysqlhaError, StepFailed
 from ha.model import Case, DaemonState
 from ha.mysql import MySQL
 from ha.supervisor import Supervisor
@@ -22,29 +24,77 @@ class Step:
 def plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> list[Step]:
     """The steps of one failure case, in order; each may be run again safely."""
     programs = config.proxies.programs
+    failover = config.failover
+    master, candidate = config.master, config.candidate
     if case == "master_down":
-        transition, candidate = config.proxies.master_down, config.candidate
-        timeout = config.failover.catchup_timeout
-        return [
-            Step(f"stop {', '.join(transition.stop)}", lambda: supervisor.stop(transition.stop)),
+        transition, survivor, failed = config.proxies.master_down, candidate, master
+    else:
+        transition, survivor, failed = config.proxies.candidate_down, master, candidate
+    steps = [Step(f"stop {', '.join(transition.stop)}", lambda: supervisor.stop(transition.stop))]
+    if case == "master_down":
+        if failover.fence_command:
+            steps.append(Step(f"fence {failed.name}: {failover.fence_command}", lambda: fence_command(config, failed)))
+        steps += [
             Step(
                 f"wait until {candidate.name} applied all it received",
-                lambda: mysql.wait_caught_up(candidate, timeout),
+                lambda: mysql.wait_caught_up(candidate, failover.catchup_timeout),
             ),
-            Step(f"promote {candidate.name} (read_only=OFF)", lambda: mysql.promote(candidate, timeout)),
-            Step(
-                f"start {', '.join(transition.start)}",
-                lambda: supervisor.start([programs[name] for name in transition.start]),
-            ),
+            Step(f"promote {candidate.name}", lambda: mysql.promote(candidate, failover.catchup_timeout)),
         ]
-    transition = config.proxies.candidate_down
-    return [
-        Step(f"stop {', '.join(transition.stop)}", lambda: supervisor.stop(transition.stop)),
+    steps.append(
         Step(
             f"start {', '.join(transition.start)}",
             lambda: supervisor.start([programs[name] for name in transition.start]),
-        ),
-    ]
+        )
+    )
+    stranded = [n for n in config.replicas_of(failed.name) if n.name != candidate.name]
+    if failover.repoint_replicas and config.replication is not None:
+        credentials = config.replication
+        for replica in stranded:
+            steps.append(
+                Step(
+                    f"repoint {replica.name} to {survivor.name}",
+                    lambda replica=replica: best_effort(
+                        lambda: mysql.repoint(replica, survivor, credentials, failover.catchup_timeout)
+                    ),
+                )
+            )
+    return steps
+
+
+def best_effort(run: Callable[[], str]) -> str:
+    """A step that must not hold up the failover: its failure is reported, not raised."""
+    try:
+        return run()
+    except MysqlhaError as exc:
+        return f"skipped: {exc}"
+
+
+def fence_command(config: Config, node: Node) -> str:
+    """Run the operator's fencing command for ``node``; StepFailed unless it exits 0 in time."""
+    command = config.failover.fence_command or ""
+    env = {
+        **os.environ,
+        "MYSQLHA_FAILED_NODE": node.name,
+        "MYSQLHA_FAILED_HOST": node.host,
+        "MYSQLHA_FAILED_PORT": str(node.port),
+    }
+    try:
+        result = subprocess.run(
+            ["/bin/sh", "-c", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=config.failover.fence_timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StepFailed(f"fence command timed out after {config.failover.fence_timeout:g} s") from exc
+    output = (result.stdout + result.stderr).strip().splitlines()
+    tail = output[-1] if output else ""
+    if result.returncode != 0:
+        raise StepFailed(f"fence command exited {result.returncode}: {tail}")
+    return tail or "exit 0"
 
 
 def finished_line(state: DaemonState, config: Config) -> str:
@@ -76,14 +126,15 @@ def run_failover(
         step = steps[index]
         step_started = clock()
         try:
-            step.run()
+            detail = step.run()
         except MysqlhaError as exc:
             log(f"  step {index + 1}/{len(steps)} {step.description}: FAILED: {exc}")
             log(f"failover stopped at a safe point before step {index + 1}; it is retried next cycle")
             return state
         state = replace(state, steps_done=index + 1)
         save(state)
-        log(f"  step {index + 1}/{len(steps)} {step.description}: ok ({(clock() - step_started) * 1000:.0f} ms)")
+        took = f"{(clock() - step_started) * 1000:.0f} ms"
+        log(f"  step {index + 1}/{len(steps)} {step.description}: ok ({took})" + (f": {detail}" if detail else ""))
     state = replace(state, phase="failed_over")
     save(state)
     log(finished_line(state, config))

@@ -21,6 +21,7 @@ class NodeCheck:
     read_only: bool | None = None
     semi_sync: bool | None = None
     semi_sync_clients: int | None = None
+    position: str | None = None  # GTID position of the binary log
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,22 @@ class ReplicaView:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """A replica asked about a failing source: its view, or why it could not be asked."""
+
+    node: str
+    view: ReplicaView | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The world as observed once, at the start of one cycle."""
 
     number: int
     wall_time: float
     checks: dict[str, NodeCheck]
+    witnesses: dict[str, Witness] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,9 @@ class DaemonState:
     since: float | None = None
     reason: str | None = None
     semi_sync_seen: bool | None = None
+    master_position: str | None = None
+    # per witness: [heartbeats, received GTID, wall time they last changed]
+    witness_progress: dict[str, list[Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +85,8 @@ class DaemonState:
             "since": self.since,
             "reason": self.reason,
             "semi_sync_seen": self.semi_sync_seen,
+            "master_position": self.master_position,
+            "witness_progress": dict(self.witness_progress),
         }
 
     @classmethod

@@ -1,8 +1,8 @@
-"""MySQL/MariaDB adapter: every call is a fresh, bounded connection.
+"""MySQL/MariaDB adapter: every call is a fresh, bounded connection; SQL text comes from the dialect.
 
-Which server errors mean "alive" follows MHA: a server that answers with an
-error (access denied, too many connections, ...) is up. Only refused, timed
-out and lost connections (2003/2006/2013) and socket errors mean unreachable.
+Which server errors mean "alive" follows MHA: a server that answers with an error (access
+denied, too many connections, ...) is up. Only refused, timed out and lost connections
+(2003/2006/2013) and socket errors mean unreachable.
 """
 
 from __future__ import annotations
@@ -14,18 +14,16 @@ from typing import Any
 
 import pymysql
 
-from ha.config import Monitor, Node
-from ha.errors import NodeAnsweredError, NodeUnreachable, StepFailed
-from ha.model import NodeCheck
+from ha.config import Credentials, Monitor, Node
+from ha.dialect import Dialect, detect, gtid_covers, gtid_missing, pick_default_row
+from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
+from ha.model import NodeCheck, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
-SEMI_SYNC_STATUS = (
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients',"
-    " 'Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients')"
-)
+Cursor = pymysql.cursors.Cursor
 
 
-def wrap_error(exc: BaseException, node: Node) -> NodeUnreachable | NodeAnsweredError:
+def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
     """Turn a driver error into our own: unreachable, or alive-but-erroring."""
     if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
         code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
@@ -33,9 +31,32 @@ def wrap_error(exc: BaseException, node: Node) -> NodeUnreachable | NodeAnswered
         if code in UNREACHABLE_CODES:
             return NodeUnreachable(text)
         return NodeAnsweredError(text)
-    if isinstance(exc, (OSError, pymysql.err.Error)):
-        return NodeUnreachable(f"{type(exc).__name__}: {exc}")
     return NodeUnreachable(f"{type(exc).__name__}: {exc}")
+
+
+def rows(cur: Cursor) -> list[dict[str, Any]]:
+    names = [column[0] for column in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def dialect_of(cur: Cursor) -> Dialect:
+    cur.execute("SELECT @@version")
+    return detect(cur.fetchone()[0])
+
+
+def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
+    """The node's view of its source, or None when it replicates from nothing."""
+    dialect = dialect or dialect_of(cur)
+    cur.execute(dialect.replica_status_sql())
+    row = pick_default_row(rows(cur))
+    if row is None:
+        return None
+    heartbeats = None
+    if dialect.heartbeat_sql():
+        cur.execute(dialect.heartbeat_sql())
+        found = cur.fetchone()
+        heartbeats = int(found[0]) if found else None
+    return dialect.replica_view(node, row, heartbeats)
 
 
 class MySQL:
@@ -44,34 +65,33 @@ class MySQL:
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
 
-    def _connect(self, node: Node, read_timeout: float | None = None) -> pymysql.Connection:
+    @contextmanager
+    def session(self, node: Node, read_timeout: float | None = None) -> Iterator[Cursor]:
+        """A cursor on a fresh connection; driver errors become our errors."""
         tls: dict[str, Any] = {"ssl_ca": self.monitor.tls_ca} if self.monitor.tls_ca else {"ssl_disabled": True}
         timeout = read_timeout or self.monitor.read_timeout
-        return pymysql.connect(
-            host=node.host,
-            port=node.port,
-            user=self.monitor.credentials.user,
-            password=self.monitor.credentials.password,
-            connect_timeout=self.monitor.connect_timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
-            program_name="mysqlha",
-            **tls,
-        )
-
-    @contextmanager
-    def session(self, node: Node, read_timeout: float | None = None) -> Iterator[pymysql.cursors.Cursor]:
-        """A cursor on a fresh connection; driver errors become our errors."""
         try:
-            conn = self._connect(node, read_timeout)
+            conn = pymysql.connect(
+                host=node.host,
+                port=node.port,
+                user=self.monitor.credentials.user,
+                password=self.monitor.credentials.password,
+                connect_timeout=self.monitor.connect_timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                autocommit=True,
+                program_name="mysqlha",
+                **tls,
+            )
         except (pymysql.err.Error, OSError) as exc:
-            raise wrap_error(exc, node) from exc
+            raise wrap_error(exc) from exc
         try:
             with conn.cursor() as cursor:
                 yield cursor
         except (pymysql.err.Error, OSError) as exc:
-            raise wrap_error(exc, node) from exc
+            raise wrap_error(exc) from exc
+        except ValueError as exc:  # a version or GTID text the dialect cannot read
+            raise NodeAnsweredError(f"{node.name} gave an answer mysqlha cannot read: {exc}") from exc
         finally:
             try:
                 conn.close()
@@ -83,25 +103,34 @@ class MySQL:
         started = time.monotonic()
         try:
             with self.session(node) as cur:
-                cur.execute("SELECT @@global.read_only")
-                read_only = bool(cur.fetchone()[0])
-                cur.execute(SEMI_SYNC_STATUS)
-                status = {name.lower(): value for name, value in cur.fetchall()}
+                cur.execute("SELECT @@version, @@global.read_only")
+                version, read_only = cur.fetchone()
+                dialect = detect(version)
+                cur.execute(dialect.position_sql())
+                position = cur.fetchone()[0]
+                cur.execute(dialect.semi_sync_status_sql())
+                semi_sync, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
         except NodeUnreachable as exc:
             return NodeCheck(node.name, "failed", time.monotonic() - started, str(exc))
         except NodeAnsweredError as exc:
             return NodeCheck(node.name, "answered_error", time.monotonic() - started, str(exc))
-        semi_sync = _first(status, "rpl_semi_sync_master_status", "rpl_semi_sync_source_status")
-        clients = _first(status, "rpl_semi_sync_master_clients", "rpl_semi_sync_source_clients")
         return NodeCheck(
             node.name,
             "ok",
             time.monotonic() - started,
-            None,
-            read_only=read_only,
-            semi_sync=None if semi_sync is None else semi_sync.upper() == "ON",
-            semi_sync_clients=None if clients is None else int(clients),
+            read_only=bool(read_only),
+            semi_sync=semi_sync,
+            semi_sync_clients=clients,
+            position=position or "",
         )
+
+    def ask(self, node: Node) -> Witness:
+        """What ``node`` says about its source; never raises."""
+        try:
+            with self.session(node) as cur:
+                return Witness(node.name, replica_status(cur, node=node.name))
+        except MysqlhaError as exc:
+            return Witness(node.name, None, str(exc))
 
     def wait_caught_up(self, node: Node, timeout: float) -> str:
         """Wait until ``node`` applied every transaction its IO thread received.
@@ -110,65 +139,86 @@ class MySQL:
         the next START SLAVE discards the relay log, and with it what was received.
         """
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
-            status = replica_status(cur)
-            if status is None:
+            dialect = dialect_of(cur)
+            view = replica_status(cur, dialect, node.name)
+            if view is None:
                 return "not a replica any more"
-            _wait_applied(cur, node, status, timeout)
-            return status.get("Gtid_IO_Pos") or "nothing received"
+            _wait_applied(cur, dialect, view, timeout)
+            return f"applied {view.received or 'nothing received'}"
 
-    def promote(self, node: Node, timeout: float) -> None:
+    def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.
 
         The promoted node gets no semi-sync source role: no semi-sync replica is left to
-        acknowledge, and a source waiting for one would stall the first commit.
+        acknowledge, and a source waiting for one would stall its first commit.
         """
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
-            status = replica_status(cur)
-            if status is not None:
-                cur.execute("STOP SLAVE IO_THREAD")
-                _wait_applied(cur, node, replica_status(cur) or status, timeout)
-                cur.execute("STOP SLAVE")
-                cur.execute("RESET SLAVE ALL")
-            cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
-            cur.execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
-            cur.execute("SET GLOBAL read_only = OFF")
+            dialect = dialect_of(cur)
+            view = replica_status(cur, dialect, node.name)
+            if view is not None:
+                cur.execute(dialect.stop_io_sql())
+                _wait_applied(cur, dialect, replica_status(cur, dialect, node.name) or view, timeout)
+                cur.execute(dialect.stop_replica_sql())
+                cur.execute(dialect.reset_replica_all_sql())
+            for statement in dialect.semi_sync_off_sql():
+                _execute_unless_unknown_variable(cur, statement)  # MySQL: only one plugin's names exist
+            for statement in dialect.writable_sql():
+                cur.execute(statement)
+            cur.execute(dialect.position_sql())
+            return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync off (no semi-sync replica left)"
 
     def fence(self, node: Node) -> None:
         """Make an old master refuse writes."""
         with self.session(node) as cur:
-            cur.execute("SET GLOBAL read_only = ON")
+            for statement in dialect_of(cur).fence_sql():
+                cur.execute(statement)
+
+    def repoint(self, replica: Node, source: Node, credentials: Credentials, timeout: float) -> str:
+        """Make ``replica`` replicate from ``source`` by GTID, if it holds nothing ``source`` lacks."""
+        with self.session(source) as cur:
+            dialect = dialect_of(cur)
+            cur.execute(dialect.position_sql())
+            source_position = cur.fetchone()[0] or ""
+        with self.session(replica, read_timeout=timeout + self.monitor.read_timeout) as cur:
+            view = replica_status(cur, dialect, replica.name)
+            applied = view.applied if view else ""
+            if not gtid_covers(dialect.flavor, source_position, applied):
+                missing = gtid_missing(dialect.flavor, source_position, applied)
+                return f"left alone: it holds transactions {source.name} lacks ({missing}); rebuild it"
+            cur.execute(dialect.stop_replica_sql())
+            cur.execute(dialect.change_source_sql(), (source.host, source.port, credentials.user, credentials.password))
+            cur.execute(dialect.start_replica_sql())
+            deadline = time.monotonic() + timeout
+            while True:
+                view = replica_status(cur, dialect, replica.name)
+                if view is not None and view.io_running == "Yes" and view.sql_running:
+                    return f"replicating from {source.name}"
+                if time.monotonic() > deadline:
+                    error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
+                    raise StepFailed(f"{replica.name} not replicating from {source.name} after {timeout:g} s: {error}")
+                time.sleep(0.05)
 
 
-def _wait_applied(cur: pymysql.cursors.Cursor, node: Node, status: dict[str, Any], timeout: float) -> None:
-    received = status.get("Gtid_IO_Pos") or ""
-    if not received:
+def _execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:
+    try:
+        cur.execute(statement)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] != 1193:  # ER_UNKNOWN_SYSTEM_VARIABLE
+            raise
+
+
+def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: float) -> None:
+    """Return once the SQL thread applied ``view.received``; StepFailed if it cannot or does not in time."""
+    if not view.received:
         return
-    cur.execute("SELECT MASTER_GTID_WAIT(%s, 0)", (received,))
-    if cur.fetchone()[0] == 0:
+    cur.execute(dialect.wait_applied_sql(), (view.received, 0))
+    if dialect.wait_succeeded(cur.fetchone()[0]):
         return
-    if status.get("Slave_SQL_Running") != "Yes":
-        error = status.get("Last_SQL_Error") or "stopped by hand?"
+    if not view.sql_running:
+        error = view.last_sql_error or "stopped by hand?"
         raise StepFailed(
-            f"{node.name} cannot apply what it received ({received}): its SQL thread is not running: {error}"
+            f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
         )
-    cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
-    if cur.fetchone()[0] != 0:
-        cur.execute("SELECT @@global.gtid_slave_pos")
-        applied = cur.fetchone()[0]
-        raise StepFailed(f"{node.name} did not apply {received} within {timeout:g} s (applied: {applied or 'nothing'})")
-
-
-def replica_status(cur: pymysql.cursors.Cursor) -> dict[str, Any] | None:
-    """SHOW SLAVE STATUS as a dict, or None when the node replicates from nothing."""
-    cur.execute("SHOW SLAVE STATUS")
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return {column[0]: value for column, value in zip(cur.description, row, strict=True)}
-
-
-def _first(status: dict[str, str], *names: str) -> str | None:
-    for name in names:
-        if name in status:
-            return status[name]
-    return None
+    cur.execute(dialect.wait_applied_sql(), (view.received, timeout))
+    if not dialect.wait_succeeded(cur.fetchone()[0]):
+        raise StepFailed(f"{view.node} did not apply {view.received} within {timeout:g} s")

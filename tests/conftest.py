@@ -17,10 +17,10 @@ needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and 
 
 
 def free_base_port() -> int:
-    """A base port N with N..N+3 and N+10..N+13 free (the sandbox layout)."""
+    """A base port N with N..N+3 and N+10..N+15 free (the sandbox layout, plus spare proxy ports)."""
     for _ in range(200):
         base = random.randrange(20000, 40000, 20)
-        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 14))):
+        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
             return base
     raise RuntimeError("no free port range found")
 

@@ -10,7 +10,7 @@ import yaml
 
 from ha.config import Config, parse_config
 from ha.decide import decide
-from ha.model import DaemonState, Fence, NodeCheck, ResumeFailover, Snapshot, StartFailover
+from ha.model import DaemonState, Fence, NodeCheck, ReplicaView, ResumeFailover, Snapshot, StartFailover, Witness
 
 CLASSIC = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
 WALL = 1338877415.0  # Tue Jun  5 06:23:35 2012 UTC
@@ -27,18 +27,27 @@ def classic_config(**failover: object) -> Config:
 
 
 CONFIG = classic_config()
-OK = NodeCheck("x", "ok", 0.001, read_only=False, semi_sync=True, semi_sync_clients=1)
+OK = NodeCheck("x", "ok", 0.001, read_only=False, semi_sync=True, semi_sync_clients=1, position="0-1-10")
 DOWN = NodeCheck("x", "failed", 0.001, "2003 Can't connect")
 DENIED = NodeCheck("x", "answered_error", 0.002, "1045 Access denied")
 ASYNC = replace(OK, semi_sync=False)
 NO_CLIENT = replace(OK, semi_sync_clients=0)
-ARMED = DaemonState(semi_sync_seen=True)
+ARMED = DaemonState(semi_sync_seen=True, master_position="0-1-10")
 
 
-def snapshot(master: NodeCheck, candidate: NodeCheck, number: int = 63) -> Snapshot:
-    return Snapshot(
-        number, WALL, {"master1": replace(master, node="master1"), "master2": replace(candidate, node="master2")}
-    )
+def view(node: str, io: str = "Connecting", received: str = "0-1-10", heartbeats: int = 7) -> Witness:
+    return Witness(node, ReplicaView(node, io, True, "127.0.0.1", 3306, received, received, heartbeats))
+
+
+GONE = {"master2": view("master2"), "slave3": view("slave3"), "slave4": view("slave4")}
+
+
+def snapshot(
+    master: NodeCheck, candidate: NodeCheck, number: int = 63, witnesses: dict[str, Witness] | None = None
+) -> Snapshot:
+    """Replicas agree by default that a failing node is gone (IO thread reconnecting)."""
+    checks = {"master1": replace(master, node="master1"), "master2": replace(candidate, node="master2")}
+    return Snapshot(number, WALL, checks, GONE if witnesses is None else witnesses)
 
 
 def at(failures1: int, failures2: int = 0, **changes: object) -> DaemonState:
@@ -143,3 +152,70 @@ def test_semi_sync_observation_follows_the_master() -> None:
     assert state.semi_sync_seen is False
     state = decide(snapshot(DOWN, OK), state, CONFIG, WALL).state
     assert state.semi_sync_seen is False, "a failed check keeps the last observation"
+
+
+def test_replicas_still_connected_veto_the_failover() -> None:
+    witnesses = {**GONE, "slave3": view("slave3", io="Yes")}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), CONFIG, WALL)
+    assert decision.actions == ()
+    assert decision.state.phase == "armed"
+    assert "master1 unreachable from monitor but replicas still connected: not failing over" in decision.lines
+    assert "slave3" in decision.lines[-1]
+
+
+def test_a_connected_replica_that_hears_nothing_agrees_the_master_is_gone() -> None:
+    """A frozen master: IO threads stay connected, but heartbeats and GTIDs stop moving."""
+    witnesses = {"master2": view("master2", io="Yes"), "slave3": view("slave3", io="Yes")}
+    state, started_at = at(0), None
+    for second in range(6):
+        decision = decide(snapshot(DOWN, OK, witnesses=witnesses), state, CONFIG, WALL + second)
+        state = decision.state
+        if decision.actions and started_at is None:
+            started_at, action = second, decision.actions
+    assert action == (StartFailover("master_down", "master1"),)
+    assert started_at == 3, "counters unchanged for replica_silence (3 s) after the first failed check"
+
+
+def test_moving_heartbeats_keep_vetoing() -> None:
+    state = at(0)
+    for second in range(6):
+        witnesses = {**GONE, "master2": view("master2", io="Yes", heartbeats=second)}
+        decision = decide(snapshot(DOWN, OK, witnesses=witnesses), state, CONFIG, WALL + second)
+        state = decision.state
+    assert decision.actions == () and state.phase == "armed"
+
+
+def test_veto_can_be_turned_off() -> None:
+    config = classic_config(ask_replicas=False)
+    witnesses = {**GONE, "slave3": view("slave3", io="Yes")}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), config, WALL)
+    assert decision.actions == (StartFailover("master_down", "master1"),)
+
+
+def test_candidate_lacking_transactions_is_not_promoted() -> None:
+    witnesses = {**GONE, "master2": view("master2", received="0-1-9")}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), CONFIG, WALL)
+    assert decision.state.phase == "refused"
+    assert "master2 lacks transactions" in decision.lines[-1]
+
+
+def test_candidate_that_cannot_be_asked_delays_the_failover() -> None:
+    witnesses = {**GONE, "master2": Witness("master2", None, "2013 Lost connection")}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), CONFIG, WALL)
+    assert decision.actions == () and decision.state.phase == "armed"
+    assert "cannot ask master2" in decision.lines[-1]
+
+
+def test_candidate_that_is_no_replica_is_refused() -> None:
+    witnesses = {**GONE, "master2": Witness("master2", None)}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), CONFIG, WALL)
+    assert decision.state.phase == "refused"
+    assert "replicates from nothing" in decision.lines[-1]
+
+
+def test_candidate_down_vetoed_by_its_connected_replica_but_not_by_an_unreachable_one() -> None:
+    connected = {"slave4": view("slave4", io="Yes")}
+    assert decide(snapshot(OK, DOWN, witnesses=connected), at(0, 2), CONFIG, WALL).actions == ()
+    unreachable = {"slave4": Witness("slave4", None, "2003 refused")}
+    decision = decide(snapshot(OK, DOWN, witnesses=unreachable), at(0, 2), CONFIG, WALL)
+    assert decision.actions == (StartFailover("candidate_down", "master2"),)

@@ -271,11 +271,11 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             with server.root() as cur:
-                status = replica_status(cur) or {}
-            if status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes":
+                view = replica_status(cur, node=server.node.name)
+            if view is not None and view.io_running == "Yes" and view.sql_running:
                 return
             if time.monotonic() > deadline:
-                error = status.get("Last_IO_Error") or status.get("Last_SQL_Error") or "not configured"
+                error = (view.last_io_error or view.last_sql_error) if view else "not configured"
                 raise MysqlhaError(f"{server.node.name} is not replicating: {error}")
             time.sleep(0.05)
 

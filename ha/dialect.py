@@ -1,0 +1,265 @@
+"""Every SQL difference between MariaDB and MySQL, chosen from ``SELECT @@version``.
+
+Pure: builds SQL text (``%s`` placeholders for PyMySQL) and parses rows; never talks to a server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ha.model import ReplicaView
+
+Flavor = Literal["mariadb", "mysql"]
+Version = tuple[int, int, int]
+
+SEMI_SYNC_NAMES = tuple(
+    f"Rpl_semi_sync_{role}_{what}" for role in ("master", "source") for what in ("status", "clients", "no_tx")
+)
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+_INTERVAL = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The SQL one server speaks: its flavor and version."""
+
+    flavor: Flavor
+    version: Version
+
+    @property
+    def mariadb(self) -> bool:
+        return self.flavor == "mariadb"
+
+    def _mysql_since(self, version: Version) -> bool:
+        """MySQL at ``version`` or later (the REPLICA/SOURCE spellings)."""
+        return self.flavor == "mysql" and self.version >= version
+
+    def _replica_word(self) -> str:
+        return "REPLICA" if self._mysql_since((8, 0, 22)) else "SLAVE"
+
+    def replica_status_sql(self) -> str:
+        return "SHOW ALL SLAVES STATUS" if self.mariadb else f"SHOW {self._replica_word()} STATUS"
+
+    def heartbeat_sql(self) -> str | None:
+        """MySQL keeps the heartbeat counter out of SHOW REPLICA STATUS; MariaDB does not."""
+        if self.mariadb:
+            return None
+        return (
+            "SELECT COUNT_RECEIVED_HEARTBEATS FROM performance_schema.replication_connection_status"
+            " WHERE CHANNEL_NAME = ''"
+        )
+
+    def replica_view(self, node: str, row: dict[str, Any], heartbeats: int | None = None) -> ReplicaView:
+        """One replica status row (column -> value) as a ReplicaView; ``heartbeats`` wins over the row's."""
+        if self.mariadb:
+            received, applied = _text(row, "Gtid_IO_Pos"), _text(row, "Gtid_Slave_Pos")
+        else:
+            received = _strip(_text(row, "Retrieved_Gtid_Set"))
+            applied = _strip(_text(row, "Executed_Gtid_Set"))
+        if heartbeats is None:
+            counted = _get(row, "Slave_received_heartbeats")
+            heartbeats = None if counted in (None, "") else int(counted)
+        io = _text(row, "Replica_IO_Running", "Slave_IO_Running")
+        return ReplicaView(
+            node=node,
+            io_running=io if io in ("Yes", "No") else "No" if not io else "Connecting",
+            sql_running=_text(row, "Replica_SQL_Running", "Slave_SQL_Running") == "Yes",
+            source_host=_text(row, "Source_Host", "Master_Host"),
+            source_port=int(_get(row, "Source_Port", "Master_Port") or 0),
+            received=received,
+            applied=applied,
+            heartbeats=heartbeats,
+            last_io_error=_text(row, "Last_IO_Error"),
+            last_sql_error=_text(row, "Last_SQL_Error"),
+        )
+
+    def semi_sync(self, status: dict[str, str]) -> tuple[bool | None, int | None]:
+        """(source semi-sync on?, connected semi-sync replicas) from SHOW GLOBAL STATUS rows."""
+        lowered = {name.lower(): value for name, value in status.items()}
+        on = _get(lowered, "rpl_semi_sync_master_status", "rpl_semi_sync_source_status")
+        clients = _get(lowered, "rpl_semi_sync_master_clients", "rpl_semi_sync_source_clients")
+        return (
+            None if on is None else str(on).upper() in ("ON", "1"),
+            None if clients in (None, "") else int(clients),
+        )
+
+    def semi_sync_status_sql(self) -> str:
+        names = ", ".join(f"'{name}'" for name in SEMI_SYNC_NAMES)
+        return f"SHOW GLOBAL STATUS WHERE Variable_name IN ({names})"
+
+    def position_sql(self) -> str:
+        return "SELECT @@global.gtid_binlog_pos" if self.mariadb else "SELECT @@global.gtid_executed"
+
+    def wait_applied_sql(self) -> str:
+        """Arguments: (position or GTID set, timeout in seconds)."""
+        return f"SELECT {'MASTER_GTID_WAIT' if self.mariadb else 'WAIT_FOR_EXECUTED_GTID_SET'}(%s, %s)"
+
+    def wait_succeeded(self, result: int | str | None) -> bool:
+        """Both answer 0 when reached; MariaDB -1 and MySQL 1 on timeout; NULL on bad input."""
+        return result is not None and int(result) == 0
+
+    def stop_io_sql(self) -> str:
+        return f"STOP {self._replica_word()} IO_THREAD"
+
+    def stop_replica_sql(self) -> str:
+        return f"STOP {self._replica_word()}"
+
+    def start_replica_sql(self) -> str:
+        return f"START {self._replica_word()}"
+
+    def reset_replica_all_sql(self) -> str:
+        return f"RESET {self._replica_word()} ALL"
+
+    def fence_sql(self) -> list[str]:
+        """Refuse writes; on MySQL super_read_only also stops SUPER users (and implies read_only)."""
+        return [f"SET GLOBAL {'read_only' if self.mariadb else 'super_read_only'} = ON"]
+
+    def writable_sql(self) -> list[str]:
+        if self.mariadb:
+            return ["SET GLOBAL read_only = OFF"]
+        return ["SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"]
+
+    def semi_sync_off_sql(self) -> list[str]:
+        """Both semi-sync roles off (MySQL: the variables exist only while the plugin is loaded)."""
+        replica, source = ("replica", "source") if self._mysql_since((8, 0, 26)) else ("slave", "master")
+        return [f"SET GLOBAL rpl_semi_sync_{replica}_enabled = OFF", f"SET GLOBAL rpl_semi_sync_{source}_enabled = OFF"]
+
+    def change_source_sql(self) -> str:
+        """Arguments: (host, port, user, password); GTID auto-positioning, 1 s retry and heartbeat."""
+        if self.mariadb:
+            tail = "MASTER_USE_GTID=slave_pos"
+        elif self._mysql_since((8, 0, 23)):
+            return (
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s,"
+                " SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1"
+            )
+        else:
+            tail = "MASTER_AUTO_POSITION=1"
+        return (
+            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s,"
+            f" {tail}, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1"
+        )
+
+
+def detect(version: str) -> Dialect:
+    """The dialect of a server from its ``@@version``; ValueError when no version number is found."""
+    text = version.strip()
+    flavor: Flavor = "mariadb" if "mariadb" in text.lower() else "mysql"
+    if flavor == "mariadb" and text.startswith("5.5.5-"):
+        text = text[len("5.5.5-") :]
+    match = _VERSION.match(text)
+    if match is None:
+        raise ValueError(f"cannot read a server version from {version!r}")
+    return Dialect(flavor, (int(match[1]), int(match[2]), int(match[3] or 0)))
+
+
+def pick_default_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row of the default (unnamed) connection or channel, or None when there is none."""
+    for row in rows:
+        if _get(row, "Connection_name", "Channel_Name", "Channel_name") in (None, ""):
+            return row
+    return None
+
+
+def gtid_covers(dialect_or_flavor: Dialect | Flavor, have: str, need: str) -> bool:
+    """True when every transaction in ``need`` is also in ``have``; ValueError on a malformed GTID."""
+    return not gtid_missing(dialect_or_flavor, have, need)
+
+
+def gtid_missing(dialect_or_flavor: Dialect | Flavor, have: str, need: str) -> str:
+    """What ``need`` has that ``have`` lacks, for a log line; "" when ``have`` covers ``need``."""
+    flavor = dialect_or_flavor.flavor if isinstance(dialect_or_flavor, Dialect) else dialect_or_flavor
+    if flavor == "mariadb":
+        have_pos, missing = _mariadb_position(have), []
+        for domain, (server, seq) in _mariadb_position(need).items():
+            if domain not in have_pos:
+                missing.append(f"{domain}-{server}-{seq} (have nothing in domain {domain})")
+            elif have_pos[domain][1] < seq:
+                missing.append(f"{domain}-{server}-{seq} (have {domain}-{have_pos[domain][0]}-{have_pos[domain][1]})")
+        return ", ".join(missing)
+    have_set, parts = _mysql_set(have), []
+    for key, intervals in _mysql_set(need).items():
+        gaps = _subtract(intervals, have_set.get(key, []))
+        if gaps:
+            parts.append(key + "".join(f":{a}" if a == b else f":{a}-{b}" for a, b in gaps))
+    return ",".join(parts)
+
+
+def _mariadb_position(text: str) -> dict[int, tuple[int, int]]:
+    """'0-1-25,1-2-3' -> {domain: (server, seq)}; the highest seq wins if a domain repeats."""
+    position: dict[int, tuple[int, int]] = {}
+    for token in filter(None, _strip(text).split(",")):
+        try:
+            domain, server, seq = (int(part) for part in token.split("-"))
+        except ValueError:
+            raise ValueError(f"not a MariaDB GTID: {token!r}") from None
+        if domain not in position or position[domain][1] < seq:
+            position[domain] = (server, seq)
+    return position
+
+
+def _mysql_set(text: str) -> dict[str, list[tuple[int, int]]]:
+    """'UUID:1-5:7,uuid2:3' -> {uuid: merged intervals}; tagged GTIDs (8.3+) key as 'uuid:tag'."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for part in filter(None, _strip(text).lower().split(",")):
+        uuid, *tokens = part.split(":")
+        key = uuid
+        if not uuid or not tokens:
+            raise ValueError(f"not a MySQL GTID set: {part!r}")
+        for token in tokens:
+            match = _INTERVAL.fullmatch(token)
+            if match is None and re.fullmatch(r"[a-z_][a-z0-9_]*", token):
+                key = f"{uuid}:{token}"
+                continue
+            start, end = (int(match[1]), int(match[2] or match[1])) if match else (0, -1)
+            if end < start or start < 1:
+                raise ValueError(f"not a MySQL GTID interval: {token!r} in {part!r}")
+            found.setdefault(key, []).append((start, end))
+    return {key: _merge(intervals) for key, intervals in found.items()}
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(need: list[tuple[int, int]], have: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the (merged) ``need`` intervals outside the (merged) ``have`` intervals."""
+    gaps: list[tuple[int, int]] = []
+    for start, end in need:
+        for have_start, have_end in have:
+            if have_end < start or have_start > end:
+                continue
+            if have_start > start:
+                gaps.append((start, have_start - 1))
+            start = have_end + 1
+            if start > end:
+                break
+        if start <= end:
+            gaps.append((start, end))
+    return gaps
+
+
+def _get(row: dict[str, Any], *names: str) -> Any:
+    """The value of the first of ``names`` present in ``row``, else None."""
+    for name in names:
+        if name in row:
+            return row[name]
+    return None
+
+
+def _text(row: dict[str, Any], *names: str) -> str:
+    value = _get(row, *names)
+    return "" if value is None else str(value)
+
+
+def _strip(text: str) -> str:
+    """Drop all whitespace: MySQL breaks long GTID sets with newlines after commas."""
+    return "".join(text.split())
