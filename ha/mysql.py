@@ -39,6 +39,22 @@ def rows(cur: Cursor) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+@contextmanager
+def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[Cursor]:
+    """A cursor on a fresh autocommit connection, closed after; reads and writes bounded by ``timeout``."""
+    conn = pymysql.connect(
+        connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, autocommit=True, **connect
+    )
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
+            pass
+
+
 def dialect_of(cur: Cursor) -> Dialect:
     cur.execute("SELECT @@version")
     return detect(cur.fetchone()[0])
@@ -69,34 +85,23 @@ class MySQL:
     def session(self, node: Node, read_timeout: float | None = None) -> Iterator[Cursor]:
         """A cursor on a fresh connection; driver errors become our errors."""
         tls: dict[str, Any] = {"ssl_ca": self.monitor.tls_ca} if self.monitor.tls_ca else {"ssl_disabled": True}
-        timeout = read_timeout or self.monitor.read_timeout
+        credentials = self.monitor.credentials
         try:
-            conn = pymysql.connect(
+            with cursor(
+                self.monitor.connect_timeout,
+                read_timeout or self.monitor.read_timeout,
                 host=node.host,
                 port=node.port,
-                user=self.monitor.credentials.user,
-                password=self.monitor.credentials.password,
-                connect_timeout=self.monitor.connect_timeout,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                autocommit=True,
+                user=credentials.user,
+                password=credentials.password,
                 program_name="mysqlha",
                 **tls,
-            )
-        except (pymysql.err.Error, OSError) as exc:
-            raise wrap_error(exc) from exc
-        try:
-            with conn.cursor() as cursor:
-                yield cursor
+            ) as cur:
+                yield cur
         except (pymysql.err.Error, OSError) as exc:
             raise wrap_error(exc) from exc
         except ValueError as exc:  # a version or GTID text the dialect cannot read
             raise NodeAnsweredError(f"{node.name} gave an answer mysqlha cannot read: {exc}") from exc
-        finally:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
-                pass
 
     def probe(self, node: Node) -> NodeCheck:
         """One status check: never raises, always returns within the timeouts."""

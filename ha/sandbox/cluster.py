@@ -16,7 +16,7 @@ import yaml
 
 from ha.config import Config, Node, load_config
 from ha.errors import MysqlhaError
-from ha.mysql import replica_status
+from ha.mysql import cursor, replica_status
 from ha.render import DAEMON_PROGRAM, daemon_program, proxy_programs, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_alive, read_pid, wait_gone
 from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
@@ -282,23 +282,17 @@ class Sandbox:
     @contextmanager
     def app(self, host: str, port: int, timeout: float = 5.0) -> Iterator[pymysql.cursors.Cursor]:
         """A cursor as the sandbox's application user, through a proxy port."""
-        conn = pymysql.connect(
+        with cursor(
+            timeout,
+            timeout,
             host=host,
             port=port,
             user="app",
             password=self.password("app"),
             database="app",
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
             ssl_disabled=True,
-        )
-        try:
-            with conn.cursor() as cursor:
-                yield cursor
-        finally:
-            conn.close()
+        ) as cur:
+            yield cur
 
     # -- down, status -------------------------------------------------------------------
     def running(self) -> bool:

@@ -16,6 +16,7 @@ import pymysql
 
 from ha.config import Node
 from ha.errors import MysqlhaError
+from ha.mysql import cursor
 
 
 def binary(name: str, *fallbacks: str) -> str:
@@ -168,20 +169,8 @@ class Server:
     @contextmanager
     def root(self, timeout: float = 10.0) -> Iterator[pymysql.cursors.Cursor]:
         """A root cursor over the unix socket, with every timeout set."""
-        conn = pymysql.connect(
-            unix_socket=str(self.socket),
-            user="root",
-            password="",
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
-        )
-        try:
-            with conn.cursor() as cursor:
-                yield cursor
-        finally:
-            conn.close()
+        with cursor(timeout, timeout, unix_socket=str(self.socket), user="root", password="") as cur:
+            yield cur
 
     def signal(self, signum: int) -> int:
         pid = self.pid()
