@@ -15,7 +15,7 @@ from ha.errors import ConfigError
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
 ROLES = ("master", "candidate", "replica")
-TOP_LEVEL_KEYS = ("nodes", "monitor", "replication", "failover", "supervisor", "proxies")
+TOP_LEVEL_KEYS = ("nodes", "monitor", "replication", "failover", "supervisor", "proxies", "hooks", "metrics")
 _REQUIRED = object()
 
 
@@ -98,6 +98,20 @@ class Proxies:
 
 
 @dataclass(frozen=True)
+class Hooks:
+    """Commands run on events: ``on_event`` for every one, ``pre_failover`` may veto by exiting non-zero."""
+
+    on_event: str | None = None
+    pre_failover: str | None = None
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    listen: str | None = None  # host:port of the Prometheus endpoint; off when None
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     nodes: dict[str, Node]
@@ -106,6 +120,8 @@ class Config:
     failover: Failover
     supervisor: SupervisorEndpoint
     proxies: Proxies
+    hooks: Hooks = field(default_factory=Hooks)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def with_role(self, role: str) -> Node:
         return next(n for n in self.nodes.values() if n.role == role)
@@ -163,6 +179,10 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
     failover = _parse_failover(reader, reader.section(data, "failover"))
     supervisor = _parse_supervisor(reader, reader.section(data, "supervisor"))
     proxies = _parse_proxies(reader, reader.section(data, "proxies"), nodes)
+    hooks = _parse_hooks(reader, data.get("hooks") or {})
+    metrics = Metrics(
+        reader.get(data.get("metrics") or {}, "metrics", "listen", str, None, lambda v: ":" in v, "host:port")
+    )
     if failover.repoint_replicas and replication is None:
         reader.problem("replication", "missing; expected the replication user when failover.repoint_replicas is true")
     for key in data:
@@ -170,7 +190,7 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
             reader.problem(str(key), f"unknown section; expected one of {', '.join(TOP_LEVEL_KEYS)}")
     if reader.problems:
         raise ConfigError(reader.problems)
-    return Config(path, nodes, monitor, replication, failover, supervisor, proxies)
+    return Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics)
 
 
 class _Reader:
@@ -342,6 +362,17 @@ def _parse_failover(reader: _Reader, data: dict[str, Any]) -> Failover:
         fence_command=reader.get(data, "failover", "fence_command", str, None),
         fence_timeout=seconds("fence_timeout", 10.0),
         repoint_replicas=reader.get(data, "failover", "repoint_replicas", bool, False),
+    )
+
+
+def _parse_hooks(reader: _Reader, data: dict[str, Any]) -> Hooks:
+    if not isinstance(data, dict):
+        reader.problem("hooks", f"expected a mapping, got {data!r}")
+        return Hooks()
+    return Hooks(
+        on_event=reader.get(data, "hooks", "on_event", str, None),
+        pre_failover=reader.get(data, "hooks", "pre_failover", str, None),
+        timeout=float(reader.get(data, "hooks", "timeout", (int, float), 10.0, _positive, "seconds > 0")),
     )
 
 

@@ -121,10 +121,22 @@ Action = StartFailover | ResumeFailover | Fence
 
 
 @dataclass(frozen=True)
+class Event:
+    """Something hooks and metrics hear about: failure_detected, failover_started, failover_finished,
+    failover_refused, failover_vetoed, switchover, failback."""
+
+    name: str
+    node: str | None = None
+    case: Case | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Decision:
-    """The pure function's answer: new state, what to do, what to log."""
+    """The pure function's answer: new state, what to do, what to log, what to announce."""
 
     state: DaemonState
     actions: tuple[Action, ...]
     lines: tuple[str, ...]
     sentence: str
+    events: tuple[Event, ...] = ()
