@@ -14,7 +14,11 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ha", "ha.*"]),
     install_requires=["PyMySQL>=1.0", "supervisor>=4.2", "PyYAML>=5.4"],
-    extras_require={"test": ["pytest>=7"], "dev": ["pytest>=7", "ruff"]},
+    extras_require={
+        "test": ["pytest>=7", "prometheus-client>=0.17"],
+        "dev": ["pytest>=7", "ruff"],
+        "metrics": ["prometheus-client>=0.17"],
+    },
     entry_points={"console_scripts": ["mysqlha=ha.cli:main"]},
     data_files=[
         ("share/mysqlha/conf", ["conf/mysqlha.yml"]),

@@ -9,7 +9,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import TypeVar
 
@@ -17,10 +17,12 @@ from ha import __version__
 from ha.config import Config, Node, load_config
 from ha.decide import decide
 from ha.errors import ConfigError, MysqlhaError
-from ha.failover import plan, run_failover
-from ha.model import Action, DaemonState, Fence, NodeCheck, Snapshot, StartFailover, Witness
+from ha.hooks import HookRunner
+from ha.metrics import Metrics
+from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
-from ha.state import StateStore
+from ha.plan import execute, plan
+from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
 
 T = TypeVar("T")
@@ -37,10 +39,22 @@ class Adapters:
     mysql: MySQL
     supervisor: Supervisor
     store: StateStore
+    hooks: HookRunner
+    metrics: Metrics
 
     @classmethod
-    def real(cls, config: Config) -> Adapters:
-        return cls(MySQL(config.monitor), Supervisor(config.supervisor), StateStore(config.failover.state_file))
+    def real(cls, config: Config, log: Callable[[str], None] = stdout_log) -> Adapters:
+        return cls(
+            MySQL(config.monitor),
+            Supervisor(config.supervisor),
+            StateStore(config.failover.state_file),
+            HookRunner(config.hooks, log),
+            Metrics(config.metrics.listen, log),
+        )
+
+    def close(self) -> None:
+        self.hooks.wait_idle(self.hooks.hooks.timeout)
+        self.metrics.close()
 
 
 @dataclass
@@ -89,17 +103,25 @@ class Daemon:
         """One cycle; returns a sentence saying what happened."""
         snapshot = self.observe()
         store = self.adapters.store
-        with store.lock():
-            before = store.load()
-            decision = decide(snapshot, before, self.config, self.wall())
-            for line in decision.lines:
+        try:
+            with store.lock(timeout=min(1.0, self.config.monitor.interval / 4)):
+                before = store.load()
+                decision = decide(snapshot, before, self.config, self.wall())
+                for line in decision.lines:
+                    self.log(line)
+                state = decision.state
+                self.announce(decision.events)
+                for action in decision.actions:
+                    state = self.act(action, state)
+                if state != before:
+                    store.save(state)
+                self.adapters.metrics.observe(snapshot, state)
+                return decision.sentence
+        except LockBusy:
+            for line in decide(snapshot, store.load(), self.config, self.wall()).lines:
                 self.log(line)
-            state = decision.state
-            for action in decision.actions:
-                state = self.act(action, state)
-            if state != before:
-                store.save(state)
-        return decision.sentence
+            self.log("an operator command holds the state lock: watching only this cycle")
+            return "operator command in progress: watching only"
 
     def act(self, action: Action, state: DaemonState) -> DaemonState:
         if isinstance(action, Fence):
@@ -111,12 +133,27 @@ class Daemon:
                 self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
             return state
         if isinstance(action, StartFailover):
+            veto = self.adapters.hooks.pre_failover(Event("failover_started", action.failed_node, action.case))
+            if veto:
+                self.log(f"{action.failed_node} failing: failover VETOED by the pre_failover hook: {veto}")
+                self.announce((Event("failover_vetoed", action.failed_node, action.case, veto),))
+                return replace(state, phase="armed", case=None, failed_node=None, since=None)
             self.adapters.store.save(state)
         assert state.case is not None
-        steps = plan(state.case, self.config, self.adapters.mysql, self.adapters.supervisor)
-        return run_failover(
-            state, steps, self.adapters.store.save, self.log, self.config, lambda: self.stopping, self.clock
-        )
+        adapters = self.adapters
+        steps = plan(state.case, self.config, adapters.mysql, adapters.supervisor)
+        after = execute(state, steps, self.config, adapters.store.save, self.log, lambda: self.stopping, self.clock)
+        if after.phase != "failing_over":
+            self.announce((Event("failover_finished", state.failed_node, state.case),))
+        return after
+
+    def announce(self, events: tuple[Event, ...]) -> None:
+        """Tell the hooks, and count failover outcomes."""
+        outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
+        for event in events:
+            self.adapters.hooks.notify(event)
+            if event.name in outcomes:
+                self.adapters.metrics.failover(event.case or "", outcomes[event.name])
 
     def describe(self) -> str:
         master, candidate, monitor = self.config.master, self.config.candidate, self.config.monitor
@@ -146,6 +183,7 @@ class Daemon:
                 next_at = now
             self.wakeup.wait(max(0.0, next_at - now))
             self.wakeup.clear()
+        self.adapters.close()
         self.log("SIGTERM: stopped")
         self.pool.shutdown(wait=False, cancel_futures=True)
         return 0
@@ -160,7 +198,8 @@ class Daemon:
                 self.log(f"  {problem}")
             return
         self.config = config
-        self.adapters = Adapters.real(config)
+        self.adapters.close()
+        self.adapters = Adapters.real(config, self.log)
         self.log(f"SIGHUP: config reloaded from {config.path}")
 
     def install_signals(self) -> None:
@@ -197,11 +236,10 @@ def main(config_path: str) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    adapters = Adapters.real(config)
-    problems = preflight(config, adapters.supervisor)
+    problems = preflight(config, Supervisor(config.supervisor))
     if problems:
         print("mysqlha: cannot start, nothing was touched:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    return Daemon(config, adapters).run()
+    return Daemon(config, Adapters.real(config)).run()

@@ -22,6 +22,7 @@ from ha.model import (
     Case,
     DaemonState,
     Decision,
+    Event,
     Fence,
     NodeCheck,
     ReplicaView,
@@ -61,7 +62,17 @@ def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], no
 
 
 def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
-    """Count failures, classify, and choose what to do; no I/O."""
+    """Count failures, classify, and choose what to do; no I/O. A node's first failure is an event."""
+    decision = _decide(snapshot, state, config, now)
+    first = tuple(
+        Event("failure_detected", name, None, snapshot.checks[name].error or "")
+        for name, count in decision.state.failures.items()
+        if count == 1 and state.phase == "armed"
+    )
+    return replace(decision, events=first + decision.events) if first else decision
+
+
+def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
     master, candidate = config.master.name, config.candidate.name
     threshold = config.monitor.failures
     failures = dict(state.failures)
@@ -84,7 +95,7 @@ def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -
     if state.phase == "failing_over":
         lines.append(f"failover {state.case} resuming at step {state.steps_done + 1}")
         return Decision(state, (ResumeFailover(),), tuple(lines), f"resuming failover {state.case}")
-    if state.phase in ("failed_over", "refused"):
+    if state.phase in ("failed_over", "refused", "switched_over"):
         return _after_failover(snapshot, state, config, lines)
 
     master_failing = failures[master] >= threshold
@@ -153,7 +164,8 @@ def _master_down(snapshot: Snapshot, state: DaemonState, config: Config, now: fl
         reason = f"{risk}; set failover.allow_async_promotion to override"
         lines.append(f"{master} failing: NOT failing over: {reason}")
         refused = replace(state, phase="refused", failed_node=master, since=now, reason=reason)
-        return Decision(refused, (), tuple(lines), f"refused to fail over: {reason}")
+        event = Event("failover_refused", master, "master_down", reason)
+        return Decision(refused, (), tuple(lines), f"refused to fail over: {reason}", (event,))
     if risk:
         lines.append(f"  WARNING: {risk}; promoting anyway (failover.allow_async_promotion)")
     return _start(state, lines, "master_down", master, now)
@@ -163,15 +175,17 @@ def _start(state: DaemonState, lines: list[str], case: Case, node: str, now: flo
     lines.append(f"{node} failing: failover starting")
     started = replace(state, phase="failing_over", case=case, failed_node=node, steps_done=0, since=now, reason=None)
     action: Action = StartFailover(case, node)
-    return Decision(started, (action,), tuple(lines), f"started failover {case} for {node}")
+    event = Event("failover_started", node, case)
+    return Decision(started, (action,), tuple(lines), f"started failover {case} for {node}", (event,))
 
 
 def _after_failover(snapshot: Snapshot, state: DaemonState, config: Config, lines: list[str]) -> Decision:
-    """Watch only; fence an old master that answers writable after case 1."""
+    """Watch only; fence an old master that answers writable while master2 is the master."""
     master = config.master.name
     check = snapshot.checks[master]
-    if state.phase == "failed_over" and state.case == "master_down" and check.status == "ok" and not check.read_only:
+    demoted = state.phase == "switched_over" or (state.phase == "failed_over" and state.case == "master_down")
+    if demoted and check.status == "ok" and not check.read_only:
         lines.append(f"{master} answers again and is writable: fencing it (read_only=ON)")
         return Decision(state, (Fence(master),), tuple(lines), f"fencing {master}")
-    what = "failed over" if state.phase == "failed_over" else "refused to fail over"
+    what = {"failed_over": "failed over", "refused": "refused to fail over"}.get(state.phase, "switched over")
     return Decision(state, (), tuple(lines), f"{what} ({state.failed_node}); waiting for an operator")

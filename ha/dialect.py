@@ -62,6 +62,7 @@ class Dialect:
             counted = _get(row, "Slave_received_heartbeats")
             heartbeats = None if counted in (None, "") else int(counted)
         io = _text(row, "Replica_IO_Running", "Slave_IO_Running")
+        lag = _get(row, "Seconds_Behind_Source", "Seconds_Behind_Master")
         return ReplicaView(
             node=node,
             io_running=io if io in ("Yes", "No") else "No" if not io else "Connecting",
@@ -73,6 +74,7 @@ class Dialect:
             heartbeats=heartbeats,
             last_io_error=_text(row, "Last_IO_Error"),
             last_sql_error=_text(row, "Last_SQL_Error"),
+            lag=None if lag in (None, "") else float(lag),
         )
 
     def semi_sync(self, status: dict[str, str]) -> tuple[bool | None, int | None]:
@@ -91,6 +93,10 @@ class Dialect:
 
     def position_sql(self) -> str:
         return "SELECT @@global.gtid_binlog_pos" if self.mariadb else "SELECT @@global.gtid_executed"
+
+    def holds_sql(self) -> str:
+        """Every transaction the server has, replicated or its own."""
+        return "SELECT @@global.gtid_current_pos" if self.mariadb else "SELECT @@global.gtid_executed"
 
     def wait_applied_sql(self) -> str:
         """Arguments: (position or GTID set, timeout in seconds)."""
@@ -121,10 +127,15 @@ class Dialect:
             return ["SET GLOBAL read_only = OFF"]
         return ["SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"]
 
+    def semi_sync_role_sql(self, role: Literal["source", "replica"], on: bool) -> str:
+        """Turn one semi-sync role on or off (MySQL: the variable exists only while its plugin is loaded)."""
+        new_names = self._mysql_since((8, 0, 26))
+        name = {"source": "source" if new_names else "master", "replica": "replica" if new_names else "slave"}[role]
+        return f"SET GLOBAL rpl_semi_sync_{name}_enabled = {'ON' if on else 'OFF'}"
+
     def semi_sync_off_sql(self) -> list[str]:
-        """Both semi-sync roles off (MySQL: the variables exist only while the plugin is loaded)."""
-        replica, source = ("replica", "source") if self._mysql_since((8, 0, 26)) else ("slave", "master")
-        return [f"SET GLOBAL rpl_semi_sync_{replica}_enabled = OFF", f"SET GLOBAL rpl_semi_sync_{source}_enabled = OFF"]
+        """Both semi-sync roles off."""
+        return [self.semi_sync_role_sql("replica", False), self.semi_sync_role_sql("source", False)]
 
     def change_source_sql(self) -> str:
         """Arguments: (host, port, user, password); GTID auto-positioning, 1 s retry and heartbeat."""

@@ -1,27 +1,19 @@
-"""A failover is a list of idempotent steps; progress is saved after each one."""
+"""The automatic failover plans: case 1 (master down) and case 2 (candidate down)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from ha.config import Config, Node
-from ha.errors import MysqlhaError, StepFailed
+from ha.errors import StepFailed
 from ha.model import Case, DaemonState
 from ha.mysql import MySQL
+from ha.steps import Step, best_effort
 from ha.supervisor import Supervisor
 
 
-@dataclass(frozen=True)
-class Step:
-    description: str
-    run: Callable[[], object]
-
-
-def plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> list[Step]:
+def failover_plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> list[Step]:
     """The steps of one failure case, in order; each may be run again safely."""
     programs = config.proxies.programs
     failover = config.failover
@@ -62,14 +54,6 @@ def plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> li
     return steps
 
 
-def best_effort(run: Callable[[], str]) -> str:
-    """A step that must not hold up the failover: its failure is reported, not raised."""
-    try:
-        return run()
-    except MysqlhaError as exc:
-        return f"skipped: {exc}"
-
-
 def fence_command(config: Config, node: Node) -> str:
     """Run the operator's fencing command for ``node``; StepFailed unless it exits 0 in time."""
     command = config.failover.fence_command or ""
@@ -103,43 +87,3 @@ def finished_line(state: DaemonState, config: Config) -> str:
         return f"failover finished! : {config.candidate.name} is new master"
     purged = [config.candidate.name, *(n.name for n in config.replicas_of(config.candidate.name))]
     return f"failover finished! : {'/'.join(purged)} has been purged"
-
-
-def run_failover(
-    state: DaemonState,
-    steps: list[Step],
-    save: Callable[[DaemonState], None],
-    log: Callable[[str], None],
-    config: Config,
-    should_stop: Callable[[], bool] = lambda: False,
-    clock: Callable[[], float] = time.monotonic,
-) -> DaemonState:
-    """Run the steps not done yet; stop at a resumable point on error or when asked to."""
-    started = clock()
-    number = "failover1" if state.case == "master_down" else "failover2"
-    if state.steps_done == 0:
-        log(f"{number}: {len(steps)} steps")
-    for index in range(state.steps_done, len(steps)):
-        if should_stop():
-            log(f"failover paused before step {index + 1}/{len(steps)}: shutting down; a restart resumes it")
-            return state
-        step = steps[index]
-        step_started = clock()
-        try:
-            detail = step.run()
-        except MysqlhaError as exc:
-            log(f"  step {index + 1}/{len(steps)} {step.description}: FAILED: {exc}")
-            log(f"failover stopped at a safe point before step {index + 1}; it is retried next cycle")
-            return state
-        state = replace(state, steps_done=index + 1)
-        save(state)
-        took = f"{(clock() - step_started) * 1000:.0f} ms"
-        log(f"  step {index + 1}/{len(steps)} {step.description}: ok ({took})" + (f": {detail}" if detail else ""))
-    state = replace(state, phase="failed_over")
-    save(state)
-    log(finished_line(state, config))
-    log(
-        f"failover actions took {(clock() - started) * 1000:.0f} ms; automatic failover is off until "
-        f"{state.failed_node} failback (run `mysqlha ack` once the normal layout is back)"
-    )
-    return state

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 CheckStatus = Literal["ok", "failed", "answered_error"]
-Phase = Literal["armed", "failing_over", "failed_over", "refused"]
-Case = Literal["master_down", "candidate_down"]
+Phase = Literal["armed", "failing_over", "failed_over", "refused", "switched_over"]
+Case = Literal["master_down", "candidate_down", "switchover", "rejoin_master", "failback_master", "failback_candidate"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class NodeCheck:
     semi_sync: bool | None = None
     semi_sync_clients: int | None = None
     position: str | None = None  # GTID position of the binary log
+    lag: float | None = None  # seconds behind its source, for a node that replicates
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,23 @@ class ReplicaView:
     heartbeats: int | None  # heartbeats received from the source (a counter)
     last_io_error: str = ""
     last_sql_error: str = ""
+    lag: float | None = None  # seconds behind the source; None when the SQL thread is not running
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """Everything `mysqlha status` shows about one node."""
+
+    node: str
+    reachable: bool
+    error: str | None = None
+    version: str | None = None
+    read_only: bool | None = None
+    position: str | None = None
+    semi_sync_source: bool | None = None
+    semi_sync_clients: int | None = None
+    semi_sync_replica: bool | None = None
+    replica: ReplicaView | None = None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 import pymysql
 
 from ha.config import Credentials, Monitor, Node
-from ha.dialect import Dialect, detect, gtid_covers, gtid_missing, pick_default_row
+from ha.dialect import Dialect, detect, gtid_missing, pick_default_row
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
-from ha.model import NodeCheck, ReplicaView, Witness
+from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
 Cursor = pymysql.cursors.Cursor
@@ -115,6 +115,7 @@ class MySQL:
                 position = cur.fetchone()[0]
                 cur.execute(dialect.semi_sync_status_sql())
                 semi_sync, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
+                view = replica_status(cur, dialect, node.name) if node.source else None
         except NodeUnreachable as exc:
             return NodeCheck(node.name, "failed", time.monotonic() - started, str(exc))
         except NodeAnsweredError as exc:
@@ -127,6 +128,36 @@ class MySQL:
             semi_sync=semi_sync,
             semi_sync_clients=clients,
             position=position or "",
+            lag=view.lag if view else None,
+        )
+
+    def describe(self, node: Node) -> NodeStatus:
+        """Everything `status` shows about one node; never raises."""
+        try:
+            with self.session(node) as cur:
+                cur.execute("SELECT @@version, @@global.read_only")
+                version, read_only = cur.fetchone()
+                dialect = detect(version)
+                cur.execute(dialect.position_sql())
+                position = cur.fetchone()[0] or ""
+                cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
+                status = {name: value for name, value in cur.fetchall()}
+                view = replica_status(cur, dialect, node.name)
+        except MysqlhaError as exc:
+            return NodeStatus(node.name, False, str(exc))
+        source_on, clients = dialect.semi_sync(status)
+        lowered = {name.lower(): value for name, value in status.items()}
+        replica_on = lowered.get("rpl_semi_sync_slave_status", lowered.get("rpl_semi_sync_replica_status"))
+        return NodeStatus(
+            node.name,
+            True,
+            version=version,
+            read_only=bool(read_only),
+            position=position,
+            semi_sync_source=source_on,
+            semi_sync_clients=clients,
+            semi_sync_replica=None if replica_on is None else replica_on.upper() == "ON",
+            replica=view,
         )
 
     def ask(self, node: Node) -> Witness:
@@ -178,30 +209,72 @@ class MySQL:
             for statement in dialect_of(cur).fence_sql():
                 cur.execute(statement)
 
-    def repoint(self, replica: Node, source: Node, credentials: Credentials, timeout: float) -> str:
-        """Make ``replica`` replicate from ``source`` by GTID, if it holds nothing ``source`` lacks."""
-        with self.session(source) as cur:
+    def position(self, node: Node, holds: bool = False) -> str:
+        """The node's binary log GTID position, or (``holds``) every transaction it has."""
+        with self.session(node) as cur:
             dialect = dialect_of(cur)
-            cur.execute(dialect.position_sql())
-            source_position = cur.fetchone()[0] or ""
+            cur.execute(dialect.holds_sql() if holds else dialect.position_sql())
+            return cur.fetchone()[0] or ""
+
+    def errant(self, node: Node, source: Node) -> str:
+        """What ``node`` holds that ``source`` lacks ("" when nothing): such a node cannot follow ``source``."""
+        holds, has = self.position(node, holds=True), self.position(source)
+        with self.session(source) as cur:
+            flavor = dialect_of(cur).flavor
+        return gtid_missing(flavor, has, holds)
+
+    def wait_position(self, node: Node, position: str, timeout: float) -> str:
+        """Wait until ``node`` applied ``position`` (a source's position read beforehand)."""
+        with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
+            dialect = dialect_of(cur)
+            if position:
+                cur.execute(dialect.wait_applied_sql(), (position, timeout))
+                if not dialect.wait_succeeded(cur.fetchone()[0]):
+                    raise StepFailed(f"{node.name} did not apply {position} within {timeout:g} s")
+            return f"applied {position or 'nothing'}"
+
+    def replicate_from(
+        self, replica: Node, source: Node, credentials: Credentials, timeout: float, semi_sync: bool = False
+    ) -> str:
+        """Make ``replica`` replicate from ``source`` by GTID and wait until both threads run."""
         with self.session(replica, read_timeout=timeout + self.monitor.read_timeout) as cur:
-            view = replica_status(cur, dialect, replica.name)
-            applied = view.applied if view else ""
-            if not gtid_covers(dialect.flavor, source_position, applied):
-                missing = gtid_missing(dialect.flavor, source_position, applied)
-                return f"left alone: it holds transactions {source.name} lacks ({missing}); rebuild it"
+            dialect = dialect_of(cur)
             cur.execute(dialect.stop_replica_sql())
             cur.execute(dialect.change_source_sql(), (source.host, source.port, credentials.user, credentials.password))
+            _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))
+            _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("source", False))
             cur.execute(dialect.start_replica_sql())
             deadline = time.monotonic() + timeout
             while True:
                 view = replica_status(cur, dialect, replica.name)
                 if view is not None and view.io_running == "Yes" and view.sql_running:
-                    return f"replicating from {source.name}"
+                    return f"replicating from {source.name}" + (" (semi-sync)" if semi_sync else "")
                 if time.monotonic() > deadline:
                     error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
                     raise StepFailed(f"{replica.name} not replicating from {source.name} after {timeout:g} s: {error}")
-                time.sleep(0.05)
+                time.sleep(0.02)
+
+    def repoint(self, replica: Node, source: Node, credentials: Credentials, timeout: float) -> str:
+        """Make ``replica`` replicate from ``source``, if it holds nothing ``source`` lacks."""
+        missing = self.errant(replica, source)
+        if missing:
+            return f"left alone: it holds transactions {source.name} lacks ({missing}); rebuild it"
+        return self.replicate_from(replica, source, credentials, timeout)
+
+    def semi_sync_source(self, node: Node, timeout: float) -> str:
+        """Turn the semi-sync source role on and wait until a semi-sync replica is connected."""
+        with self.session(node) as cur:
+            dialect = dialect_of(cur)
+            cur.execute(dialect.semi_sync_role_sql("source", True))
+            deadline = time.monotonic() + timeout
+            while True:
+                cur.execute(dialect.semi_sync_status_sql())
+                on, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
+                if on and clients:
+                    return f"semi-sync on with {clients} semi-sync replica(s)"
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"{node.name}: semi-sync not on with a replica after {timeout:g} s")
+                time.sleep(0.02)
 
 
 def _execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ha.errors import MysqlhaError
 from ha.model import DaemonState
+
+
+class LockBusy(MysqlhaError):
+    """Someone else (the daemon mid-failover, or an operator command) holds the state lock."""
 
 
 class StateStore:
@@ -46,14 +51,19 @@ class StateStore:
             os.close(dir_fd)
 
     @contextmanager
-    def lock(self, blocking: bool = True) -> Iterator[None]:
-        """Hold the state lock; raise MysqlhaError at once if ``blocking`` is false and it is taken."""
+    def lock(self, blocking: bool = True, timeout: float | None = None) -> Iterator[None]:
+        """Hold the state lock. Without ``blocking`` (or past ``timeout`` seconds) raise LockBusy."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(f".{self.path.name}.lock"), "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError as exc:
-                raise MysqlhaError(f"{self.path}: another mysqlha command holds the lock") from exc
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | (fcntl.LOCK_NB if not blocking or deadline else 0))
+                    break
+                except BlockingIOError as exc:
+                    if deadline is None or time.monotonic() > deadline:
+                        raise LockBusy(f"{self.path}: another mysqlha command holds the lock") from exc
+                    time.sleep(0.01)
             try:
                 yield
             finally:

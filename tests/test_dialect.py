@@ -207,13 +207,13 @@ def test_change_source_sql_takes_host_port_user_password_in_order() -> None:
             MARIADB,
             MARIADB_ROW,
             None,
-            ReplicaView("master2", "Yes", True, "127.0.0.1", 13400, "0-1-2", "0-1-2", 5),
+            ReplicaView("master2", "Yes", True, "127.0.0.1", 13400, "0-1-2", "0-1-2", 5, lag=0.0),
         ),
         (
             MARIADB,
             {**MARIADB_ROW, "Slave_IO_Running": "Preparing", "Slave_SQL_Running": "No", "Last_SQL_Error": "boom"},
             9,
-            ReplicaView("master2", "Connecting", False, "127.0.0.1", 13400, "0-1-2", "0-1-2", 9, "", "boom"),
+            ReplicaView("master2", "Connecting", False, "127.0.0.1", 13400, "0-1-2", "0-1-2", 9, "", "boom", 0.0),
         ),
         (
             MYSQL80,

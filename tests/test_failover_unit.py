@@ -11,9 +11,11 @@ import yaml
 
 from ha.config import Config, parse_config
 from ha.errors import MysqlhaError, StepFailed
-from ha.failover import Step, finished_line, run_failover
+from ha.failover import finished_line
 from ha.model import Case, DaemonState
+from ha.plan import execute
 from ha.state import StateStore
+from ha.steps import Step
 
 SHIPPED = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
 FAILING_OVER = DaemonState(phase="failing_over", case="master_down", failed_node="master1", since=10.0)
@@ -50,7 +52,7 @@ class Run:
     def __call__(
         self, state: DaemonState, steps: list[Step], should_stop: Callable[[], bool] = lambda: False
     ) -> DaemonState:
-        return run_failover(state, steps, self.saved.append, self.lines.append, CONFIG, should_stop=should_stop)
+        return execute(state, steps, CONFIG, self.saved.append, self.lines.append, should_stop=should_stop)
 
 
 def test_all_steps_run_in_order_and_progress_is_saved_after_each() -> None:
