@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
-from pathlib import Path
 
-from ha import __version__, daemon
-from ha.config import default_path, load_config
+from ha import __version__, commands, daemon
+from ha.config import default_path
 from ha.errors import ConfigError, MysqlhaError
-from ha.render import rendered_files
-from ha.state import StateStore
-from ha.supervisor import STOPPED_STATES, Supervisor
 
 DRILLS = {
     "kill": "kill -9 a server",
@@ -36,11 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     with_config(sub.add_parser("run", help="run the failover daemon (what supervisord runs as mysqlcheck)"))
-    with_config(sub.add_parser("check-config", help="validate the YAML and that supervisord has every program"))
+    with_config(sub.add_parser("check-config", help="validate the YAML, then the live cluster against it"))
     ack = with_config(sub.add_parser("ack", help="re-arm automatic failover after an operator restored the layout"))
     ack.add_argument("--force", action="store_true", help="re-arm even if the normal proxy set is not running")
-    status = with_config(sub.add_parser("status", help="the daemon's state and the proxy programs"))
+    status = with_config(sub.add_parser("status", help="nodes, replication, semi-sync, programs, daemon state"))
     status.add_argument("--json", action="store_true")
+    switch = with_config(sub.add_parser("switchover", help="planned, lossless move of the master to the candidate"))
+    switch.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
+    back = with_config(sub.add_parser("failback", help="bring the failed node back and restore the normal layout"))
+    back.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
+    back.add_argument("--rejoin-only", action="store_true", help="rejoin master1 under master2 and stop there")
     render = with_config(sub.add_parser("render", help="write HAProxy configs and supervisord program blocks"))
     render.add_argument("--out", required=True, help="directory for haproxy/*.cfg and supervisord.conf.d/*.conf")
     render.add_argument("--installed-config", default=None, help="config path mysqlcheck reads (default: --config)")
@@ -72,7 +72,19 @@ def main(argv: list[str] | None = None) -> int:
             return daemon.main(args.config or default_path())
         if args.command == "sandbox":
             return sandbox_command(args)
-        return {"check-config": check_config, "ack": ack, "status": status, "render": render}[args.command](args)
+        path = args.config or default_path()
+        if args.command == "render":
+            return commands.render(path, args.out, args.installed_config)
+        tools = commands.Tools.load(path)
+        if args.command == "check-config":
+            return commands.check_config(tools)
+        if args.command == "ack":
+            return commands.ack(tools, args.force)
+        if args.command == "status":
+            return commands.status(tools, args.json)
+        if args.command == "switchover":
+            return commands.switchover(tools, args.dry_run)
+        return commands.failback(tools, args.dry_run, args.rejoin_only)
     except ConfigError as exc:
         print("mysqlha: invalid configuration:", file=sys.stderr)
         for problem in exc.problems:
@@ -81,73 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     except MysqlhaError as exc:
         print(f"mysqlha: {exc}", file=sys.stderr)
         return 1
-
-
-def check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config or default_path())
-    problems = daemon.preflight(config, Supervisor(config.supervisor))
-    for problem in problems:
-        print(problem)
-    if not problems:
-        print(f"{config.path}: ok ({len(config.nodes)} nodes, {len(config.proxies.programs)} proxy programs)")
-    return 1 if problems else 0
-
-
-def ack(args: argparse.Namespace) -> int:
-    config = load_config(args.config or default_path())
-    store = StateStore(config.failover.state_file)
-    with store.lock(blocking=False):
-        state = store.load()
-        if state.phase == "armed":
-            print("already armed")
-            return 0
-        if state.phase == "failing_over":
-            raise MysqlhaError("a failover is in progress; wait for it to finish")
-        if not args.force:
-            states = Supervisor(config.supervisor).states()
-            wrong = [n for n in config.proxies.normal if states.get(n) != "RUNNING"]
-            wrong += [
-                n
-                for n in config.all_programs()
-                if n not in config.proxies.normal and states.get(n) not in STOPPED_STATES
-            ]
-            if wrong:
-                raise MysqlhaError(
-                    f"the normal proxy layout is not back ({', '.join(wrong)}); restore it first or use --force"
-                )
-        store.save(type(state)())
-    print(f"armed: automatic failover is on again (was {state.phase}: {state.failed_node})")
-    return 0
-
-
-def status(args: argparse.Namespace) -> int:
-    config = load_config(args.config or default_path())
-    state = StateStore(config.failover.state_file).load()
-    try:
-        programs = Supervisor(config.supervisor).states()
-    except MysqlhaError as exc:
-        programs = {"error": str(exc)}
-    if args.json:
-        print(json.dumps({"state": state.to_json(), "programs": programs}, indent=2))
-        return 0
-    print(f"daemon: {state.phase}" + (f" ({state.case} of {state.failed_node})" if state.case else ""))
-    if state.reason:
-        print(f"  reason: {state.reason}")
-    for name, program_state in sorted(programs.items()):
-        print(f"  {name:30} {program_state}")
-    return 0
-
-
-def render(args: argparse.Namespace) -> int:
-    path = args.config or default_path()
-    config = load_config(path, read_secrets=False)
-    out = Path(args.out)
-    installed = args.installed_config or str(Path(path).resolve())
-    for relative, text in rendered_files(config, installed).items():
-        (out / relative).parent.mkdir(parents=True, exist_ok=True)
-        (out / relative).write_text(text)
-        print(f"wrote {out / relative}")
-    return 0
 
 
 def sandbox_command(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from ha import __version__
 from ha.config import Config, Node, load_config
-from ha.decide import decide
+from ha.decide import check_lines, decide
 from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
@@ -118,8 +118,11 @@ class Daemon:
                 self.adapters.metrics.observe(snapshot, state)
                 return decision.sentence
         except LockBusy:
-            for line in decide(snapshot, store.load(), self.config, self.wall()).lines:
-                self.log(line)
+            failures = store.load().failures
+            for name, check in snapshot.checks.items():
+                count = failures.get(name, 0) + 1 if check.status == "failed" else 0
+                for line in check_lines(snapshot, check, count, None):
+                    self.log(line)
             self.log("an operator command holds the state lock: watching only this cycle")
             return "operator command in progress: watching only"
 

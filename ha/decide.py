@@ -93,7 +93,7 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
         )
 
     if state.phase == "failing_over":
-        lines.append(f"failover {state.case} resuming at step {state.steps_done + 1}")
+        lines.append(f"{state.case} resuming at step {state.steps_done + 1}")
         return Decision(state, (ResumeFailover(),), tuple(lines), f"resuming failover {state.case}")
     if state.phase in ("failed_over", "refused", "switched_over"):
         return _after_failover(snapshot, state, config, lines)

@@ -31,7 +31,10 @@ def failover_plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervis
                 f"wait until {candidate.name} applied all it received",
                 lambda: mysql.wait_caught_up(candidate, failover.catchup_timeout),
             ),
-            Step(f"promote {candidate.name}", lambda: mysql.promote(candidate, failover.catchup_timeout)),
+            Step(
+                f"promote {candidate.name} (without semi-sync: no semi-sync replica is left)",
+                lambda: mysql.promote(candidate, failover.catchup_timeout),
+            ),
         ]
     steps.append(
         Step(

@@ -185,8 +185,9 @@ class MySQL:
     def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.
 
-        The promoted node gets no semi-sync source role: no semi-sync replica is left to
-        acknowledge, and a source waiting for one would stall its first commit.
+        The promoted node gets no semi-sync source role here: a source waiting for a semi-sync
+        replica that is not there would stall its first commit. Plans that give it one turn
+        the role on afterwards.
         """
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
             dialect = dialect_of(cur)
@@ -201,7 +202,7 @@ class MySQL:
             for statement in dialect.writable_sql():
                 cur.execute(statement)
             cur.execute(dialect.position_sql())
-            return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync off (no semi-sync replica left)"
+            return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync roles off"
 
     def fence(self, node: Node) -> None:
         """Make an old master refuse writes."""
@@ -244,15 +245,14 @@ class MySQL:
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("source", False))
             cur.execute(dialect.start_replica_sql())
-            deadline = time.monotonic() + timeout
-            while True:
-                view = replica_status(cur, dialect, replica.name)
-                if view is not None and view.io_running == "Yes" and view.sql_running:
-                    return f"replicating from {source.name}" + (" (semi-sync)" if semi_sync else "")
-                if time.monotonic() > deadline:
-                    error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
-                    raise StepFailed(f"{replica.name} not replicating from {source.name} after {timeout:g} s: {error}")
-                time.sleep(0.02)
+            _wait_running(cur, dialect, replica, timeout)
+            return f"replicating from {source.name}" + (" (semi-sync)" if semi_sync else "")
+
+    def wait_replicating(self, replica: Node, timeout: float) -> str:
+        """Wait until both replication threads of ``replica`` run (say, after its source came back)."""
+        with self.session(replica) as cur:
+            _wait_running(cur, dialect_of(cur), replica, timeout)
+            return "replicating"
 
     def repoint(self, replica: Node, source: Node, credentials: Credentials, timeout: float) -> str:
         """Make ``replica`` replicate from ``source``, if it holds nothing ``source`` lacks."""
@@ -275,6 +275,18 @@ class MySQL:
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{node.name}: semi-sync not on with a replica after {timeout:g} s")
                 time.sleep(0.02)
+
+
+def _wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = replica_status(cur, dialect, replica.name)
+        if view is not None and view.io_running == "Yes" and view.sql_running:
+            return
+        if time.monotonic() > deadline:
+            error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
+            raise StepFailed(f"{replica.name} not replicating after {timeout:g} s: {error}")
+        time.sleep(0.02)
 
 
 def _execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:

@@ -103,6 +103,7 @@ def errant_explanation(node: Node, master: Node, missing: str) -> str:
 def restore_sources(config: Config, mysql: MySQL) -> Step:
     """Point every plain replica back at its configured source (best effort, errant ones left alone)."""
     credentials = _credentials(config)
+    timeout = config.failover.catchup_timeout
     replicas = [n for n in config.nodes.values() if n.role == "replica" and n.source]
 
     def run() -> str:
@@ -111,10 +112,11 @@ def restore_sources(config: Config, mysql: MySQL) -> Step:
             source = config.nodes[replica.source or ""]
             view = mysql.ask(replica).view
             if view is not None and view.source_port == source.port:
-                continue
-            outcome = best_effort(lambda r=replica, s=source: mysql.repoint(r, s, credentials, 10.0))
+                outcome = best_effort(lambda r=replica: mysql.wait_replicating(r, timeout))
+            else:
+                outcome = best_effort(lambda r=replica, s=source: mysql.repoint(r, s, credentials, timeout))
             done.append(f"{replica.name}: {outcome}")
-        return "; ".join(done) or "every replica already replicates from its configured source"
+        return "; ".join(done)
 
     return Step("restore the configured source of every replica", run)
 

@@ -1,0 +1,146 @@
+"""Look at the whole cluster once (nodes, programs, daemon state) and compare it with the config."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ha.config import Config
+from ha.errors import MysqlhaError
+from ha.model import DaemonState, NodeStatus
+from ha.mysql import MySQL
+from ha.supervisor import STOPPED_STATES, Supervisor
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    nodes: dict[str, NodeStatus]
+    programs: dict[str, str]  # program -> supervisord state ("UNKNOWN" when supervisord did not answer)
+    supervisor_error: str | None
+    state: DaemonState
+
+
+def look(config: Config, mysql: MySQL, supervisor: Supervisor, state: DaemonState) -> ClusterView:
+    """Describe every node concurrently and ask supervisord once."""
+    with ThreadPoolExecutor(max_workers=len(config.nodes)) as pool:
+        described = dict(zip(config.nodes, pool.map(mysql.describe, config.nodes.values()), strict=True))
+    try:
+        states = supervisor.states()
+        error = None
+    except MysqlhaError as exc:
+        states, error = {}, str(exc)
+    programs = {name: states.get(name, "UNKNOWN" if error else "MISSING") for name in config.proxies.programs}
+    return ClusterView(described, programs, error, state)
+
+
+def source_name(config: Config, status: NodeStatus) -> str | None:
+    """The configured node a replica replicates from, or its host:port when it is none of them."""
+    if status.replica is None:
+        return None
+    for node in config.nodes.values():
+        if node.port == status.replica.source_port and node.host in (status.replica.source_host, "127.0.0.1"):
+            return node.name
+    return f"{status.replica.source_host}:{status.replica.source_port}"
+
+
+def mismatches(config: Config, view: ClusterView) -> list[str]:
+    """Every way the live cluster differs from the configured normal layout."""
+    problems = []
+    for node in config.nodes.values():
+        status = view.nodes[node.name]
+        if not status.reachable:
+            problems.append(f"{node.name}: unreachable: {status.error}")
+            continue
+        want_read_only = node.role != "master"
+        if status.read_only != want_read_only:
+            problems.append(
+                f"{node.name}: read_only is {'ON' if status.read_only else 'OFF'}, expected "
+                f"{'ON' if want_read_only else 'OFF'} for a {node.role}"
+            )
+        actual = source_name(config, status)
+        if actual != node.source:
+            problems.append(f"{node.name}: replicates from {actual or 'nothing'}, expected {node.source or 'nothing'}")
+        elif status.replica and not (status.replica.io_running == "Yes" and status.replica.sql_running):
+            error = status.replica.last_io_error or status.replica.last_sql_error
+            problems.append(f"{node.name}: replication not running (IO {status.replica.io_running}): {error}")
+    master, candidate = view.nodes[config.master.name], view.nodes[config.candidate.name]
+    if master.reachable and not (master.semi_sync_source and master.semi_sync_clients):
+        problems.append(
+            f"{config.master.name}: semi-sync source not on with a replica "
+            f"(status {master.semi_sync_source}, clients {master.semi_sync_clients})"
+        )
+    if candidate.reachable and not candidate.semi_sync_replica:
+        problems.append(f"{config.candidate.name}: not a semi-sync replica")
+    if view.supervisor_error:
+        problems.append(f"supervisord: {view.supervisor_error}")
+    for name, state in view.programs.items():
+        if state == "MISSING":
+            problems.append(f"{name}: no such program in supervisord at {config.supervisor.url}")
+        elif state != "UNKNOWN" and name in config.proxies.normal and state != "RUNNING":
+            problems.append(f"{name}: {state}, expected RUNNING (normal set)")
+        elif state != "UNKNOWN" and name not in config.proxies.normal and state not in STOPPED_STATES:
+            problems.append(f"{name}: {state}, expected stopped (not in the normal set)")
+    return problems
+
+
+def daemon_sentence(state: DaemonState) -> str:
+    since = f" since {time.ctime(state.since)}" if state.since else ""
+    if state.phase == "armed":
+        return "armed: automatic failover is on"
+    if state.phase == "failing_over":
+        return f"{state.case} in progress{since}, {state.steps_done} steps done"
+    if state.phase == "failed_over":
+        return f"failed over ({state.case} of {state.failed_node}){since}: waiting for `mysqlha failback` or `ack`"
+    if state.phase == "switched_over":
+        return f"switched over{since}: master2 is master; waiting for `mysqlha failback`"
+    return f"REFUSING to fail over{since}: {state.reason}; waiting for `mysqlha ack`"
+
+
+def render_text(config: Config, view: ClusterView) -> str:
+    rows = [f"daemon: {daemon_sentence(view.state)}", ""]
+    rows.append(f"{'NODE':10} {'ROLE':9} {'UP':3} {'RO':3} {'SOURCE':10} {'IO/SQL':9} {'LAG':5} {'SEMI-SYNC':18} GTID")
+    for node in config.nodes.values():
+        s = view.nodes[node.name]
+        if not s.reachable:
+            rows.append(f"{node.name:10} {node.role:9} {'no':3} {s.error}")
+            continue
+        replica = s.replica
+        io_sql = f"{replica.io_running}/{'Yes' if replica.sql_running else 'No'}" if replica else "-"
+        lag = "-" if replica is None or replica.lag is None else f"{replica.lag:g}"
+        semi = []
+        if s.semi_sync_source:
+            semi.append(f"source ON ({s.semi_sync_clients})")
+        if s.semi_sync_replica:
+            semi.append("replica ON")
+        rows.append(
+            f"{node.name:10} {node.role:9} {'yes':3} {'ON' if s.read_only else 'OFF':3} "
+            f"{source_name(config, s) or '-':10} {io_sql:9} {lag:5} {', '.join(semi) or 'off':18} {s.position or '-'}"
+        )
+    rows += ["", f"{'PROGRAM':30} {'STATE':9} {'LISTEN':16} BACKENDS"]
+    for name, state in view.programs.items():
+        program = config.proxies.programs[name]
+        rows.append(f"{name:30} {state:9} {program.listen:16} {', '.join(program.backends)}")
+    if view.supervisor_error:
+        rows.append(f"supervisord: {view.supervisor_error}")
+    return "\n".join(rows)
+
+
+def to_json(config: Config, view: ClusterView) -> dict[str, Any]:
+    return {
+        "daemon": {**view.state.to_json(), "summary": daemon_sentence(view.state)},
+        "nodes": {
+            name: {**asdict(status), "role": config.nodes[name].role, "source": source_name(config, status)}
+            for name, status in view.nodes.items()
+        },
+        "programs": {
+            name: {
+                "state": state,
+                "listen": config.proxies.programs[name].listen,
+                "backends": list(config.proxies.programs[name].backends),
+            }
+            for name, state in view.programs.items()
+        },
+        "supervisor_error": view.supervisor_error,
+    }

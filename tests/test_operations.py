@@ -1,0 +1,157 @@
+"""Operator commands against real sandboxes: status, check-config, switchover, failback, ack, locking."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+from conftest import log_lines, needs_servers, wait_for
+from test_safety import FINISHED, Writer, read_only, started, state
+
+from ha.sandbox.cluster import Sandbox
+from ha.state import StateStore
+
+pytestmark = needs_servers
+
+
+def mysqlha(box: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "ha", *args, "--config", str(box.config_path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def status_json(box: Sandbox) -> dict:
+    result = mysqlha(box, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def acked_on(box: Sandbox, node: str, writer: Writer) -> int:
+    """How many of the writer's acknowledged keys are missing on ``node``."""
+    with box.server(node).root() as cur:
+        cur.execute("SELECT k FROM app.acked")
+        present = {row[0] for row in cur.fetchall()}
+    return sum(1 for key in writer.acked if key not in present)
+
+
+def test_status_and_check_config_of_a_healthy_cluster(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    text = mysqlha(box, "status")
+    assert text.returncode == 0
+    assert "daemon: armed" in text.stdout and "source ON (1)" in text.stdout and "replica ON" in text.stdout
+    data = status_json(box)
+    assert data["daemon"]["phase"] == "armed"
+    assert data["nodes"]["master2"]["source"] == "master1" and data["nodes"]["slave4"]["source"] == "master2"
+    assert data["nodes"]["master1"]["read_only"] is False and data["nodes"]["master1"]["semi_sync_clients"] == 1
+    assert data["programs"]["mysql-proxy-master1"]["state"] == "RUNNING"
+    assert mysqlha(box, "check-config").returncode == 0
+
+    with box.server("S1").root() as cur:
+        cur.execute("SET GLOBAL read_only = OFF")
+    checked = mysqlha(box, "check-config")
+    assert checked.returncode == 1
+    assert "slave3: read_only is OFF, expected ON" in checked.stdout
+
+
+def test_switchover_and_failback_round_trip_lose_nothing(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    program = box.config.proxies.programs["mysql-proxy-master1"]
+    with box.app(program.listen_host, program.listen_port) as cur:
+        cur.execute("CREATE TABLE acked (k CHAR(36) PRIMARY KEY)")
+    dry = mysqlha(box, "switchover", "--dry-run")
+    assert dry.returncode == 0 and "would run 7 steps" in dry.stdout
+    assert state(box).phase == "armed" and read_only(box, "M1") == 0
+
+    writer = Writer(box)
+    writer.start()
+    try:
+        wait_for(lambda: len(writer.acked) >= 50, 30, "writes flowing")
+        over = mysqlha(box, "switchover")
+        assert over.returncode == 0, over.stdout + over.stderr
+        print(over.stdout.splitlines()[-1])
+        assert state(box).phase == "switched_over"
+        count = len(writer.acked)
+        wait_for(lambda: len(writer.acked) > count + 50, 30, "writes flowing to master2")
+        assert read_only(box, "M1") == 1 and read_only(box, "M2") == 0
+        back = mysqlha(box, "failback")
+        assert back.returncode == 0, back.stdout + back.stderr
+        print(back.stdout.splitlines()[-1])
+        count = len(writer.acked)
+        wait_for(lambda: len(writer.acked) > count + 50, 30, "writes flowing to master1 again")
+    finally:
+        writer.stopping.set()
+        writer.join(10)
+    assert state(box).phase == "armed"
+    assert mysqlha(box, "check-config").returncode == 0
+    assert acked_on(box, "M1", writer) == 0
+    wait_for(lambda: acked_on(box, "M2", writer) == 0, 10, "every acknowledged write on master2 too")
+    print(f"round trip: {len(writer.acked)} acknowledged writes, 0 lost, {writer.failed} failed attempts")
+
+
+def test_failback_after_a_crash_rearms_the_daemon(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    box.server("M1").kill()
+    wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
+    data = status_json(box)
+    assert data["daemon"]["phase"] == "failed_over"
+    assert data["nodes"]["master1"]["reachable"] is False
+    refused = mysqlha(box, "failback")
+    assert refused.returncode != 0  # master1 is down: nothing touched
+    assert state(box).phase == "failed_over"
+
+    box.server("M1").start()
+    box.server("M1").wait_ready()
+    wait_for(lambda: read_only(box, "M1") == 1, 10, "the returning master fenced")
+    assert mysqlha(box, "ack").returncode != 0, "ack refuses while the failover proxies serve"
+    back = mysqlha(box, "failback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert mysqlha(box, "check-config").returncode == 0
+    assert state(box).phase == "armed"
+
+    wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master1 with semi-sync again")
+    box.server("M1").kill()  # armed again: a second failover happens
+    wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover")
+
+
+def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    box.server("M1").kill()
+    wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
+    box.server("M1").start()
+    box.server("M1").wait_ready()
+    with box.server("M1").root() as cur:  # root may write despite read_only: a write M2 never saw
+        cur.execute("CREATE TABLE app.errant (id INT PRIMARY KEY)")
+    result = mysqlha(box, "failback")
+    assert result.returncode == 1
+    assert "holds transactions master2 never received" in result.stderr
+    assert state(box).phase == "failed_over"
+    with box.server("M1").root() as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        assert cur.fetchone() is None, "nothing touched: master1 was not made a replica"
+
+
+def test_failback_after_case_2_restores_the_read_proxies(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    box.server("M2").stop()
+    wait_for(lambda: state(box).phase == "failed_over", 30, "case 2")
+    box.server("M2").start()
+    box.server("M2").wait_ready()
+    back = mysqlha(box, "failback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert mysqlha(box, "check-config").returncode == 0
+    assert status_json(box)["programs"]["mysql-proxy-slave1"]["state"] == "RUNNING"
+
+
+def test_operator_and_daemon_respect_one_lock(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    store = StateStore(box.config.failover.state_file)
+    with store.lock():
+        wait_for(lambda: any("holds the state lock" in line for line in log_lines(box)), 10, "the daemon to wait")
+        busy = mysqlha(box, "switchover")
+        assert busy.returncode == 1 and "holds the lock" in busy.stderr
+    supervisor = box.supervisor().rpc.supervisor
+    supervisor.stopProcess("mysqlcheck", True)
+    store.save(type(store.load())(phase="failing_over", case="master_down", failed_node="master1"))
+    refused = mysqlha(box, "switchover")
+    assert refused.returncode == 1 and "in progress" in refused.stderr
