@@ -67,6 +67,7 @@ def test_m1_killed_fails_over_to_m2_once(make_sandbox: Callable[..., Sandbox]) -
     box.server("M1").kill()
     m2 = config.candidate.port
     wait_for(lambda: write_port(box) == m2, DEADLINE, "writes through the master port landing on M2")
+    wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), 10, "the failover to finish")
     assert write_port(box, "mysql-proxy-master2") == m2
     assert read_only(box, "M2") == 0
     assert read_ports(box) == {box.server("S2").node.port}
