@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -93,6 +96,14 @@ def test_semi_sync_fallback_refuses_promotion(make_sandbox: Callable[..., Sandbo
     time.sleep(INTERVAL * 3)
     assert read_only(box, "M2") == 1
     assert not any("failover starting" in line for line in log_lines(box))
+    shown = subprocess.run(
+        [sys.executable, "-m", "ha", "status", "--json", "--config", str(box.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    daemon = json.loads(shown.stdout)["daemon"]
+    assert daemon["phase"] == "refused" and daemon["summary"].startswith("REFUSING")
 
 
 class Writer(threading.Thread):
