@@ -55,6 +55,15 @@ def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[C
             pass
 
 
+def _basics(cur: Cursor) -> tuple[Dialect, bool, str]:
+    """The dialect, read_only and binary log GTID position, in two round trips."""
+    cur.execute("SELECT @@version, @@global.read_only")
+    version, read_only = cur.fetchone()
+    dialect = detect(version)
+    cur.execute(dialect.position_sql())
+    return dialect, bool(read_only), cur.fetchone()[0] or ""
+
+
 def dialect_of(cur: Cursor) -> Dialect:
     cur.execute("SELECT @@version")
     return detect(cur.fetchone()[0])
@@ -108,11 +117,7 @@ class MySQL:
         started = time.monotonic()
         try:
             with self.session(node) as cur:
-                cur.execute("SELECT @@version, @@global.read_only")
-                version, read_only = cur.fetchone()
-                dialect = detect(version)
-                cur.execute(dialect.position_sql())
-                position = cur.fetchone()[0]
+                dialect, read_only, position = _basics(cur)
                 cur.execute(dialect.semi_sync_status_sql())
                 semi_sync, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
                 view = replica_status(cur, dialect, node.name) if node.source else None
@@ -127,7 +132,7 @@ class MySQL:
             read_only=bool(read_only),
             semi_sync=semi_sync,
             semi_sync_clients=clients,
-            position=position or "",
+            position=position,
             lag=view.lag if view else None,
         )
 
@@ -135,11 +140,7 @@ class MySQL:
         """Everything `status` shows about one node; never raises."""
         try:
             with self.session(node) as cur:
-                cur.execute("SELECT @@version, @@global.read_only")
-                version, read_only = cur.fetchone()
-                dialect = detect(version)
-                cur.execute(dialect.position_sql())
-                position = cur.fetchone()[0] or ""
+                dialect, read_only, position = _basics(cur)
                 cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
                 status = {name: value for name, value in cur.fetchall()}
                 view = replica_status(cur, dialect, node.name)
@@ -151,7 +152,7 @@ class MySQL:
         return NodeStatus(
             node.name,
             True,
-            version=version,
+            version=f"{dialect.flavor} {'.'.join(map(str, dialect.version))}",
             read_only=bool(read_only),
             position=position,
             semi_sync_source=source_on,
@@ -245,13 +246,13 @@ class MySQL:
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("source", False))
             cur.execute(dialect.start_replica_sql())
-            _wait_running(cur, dialect, replica, timeout)
+            wait_running(cur, dialect, replica, timeout)
             return f"replicating from {source.name}" + (" (semi-sync)" if semi_sync else "")
 
     def wait_replicating(self, replica: Node, timeout: float) -> str:
         """Wait until both replication threads of ``replica`` run (say, after its source came back)."""
         with self.session(replica) as cur:
-            _wait_running(cur, dialect_of(cur), replica, timeout)
+            wait_running(cur, dialect_of(cur), replica, timeout)
             return "replicating"
 
     def repoint(self, replica: Node, source: Node, credentials: Credentials, timeout: float) -> str:
@@ -277,7 +278,7 @@ class MySQL:
                 time.sleep(0.02)
 
 
-def _wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
+def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         view = replica_status(cur, dialect, replica.name)

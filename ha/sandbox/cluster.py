@@ -16,7 +16,7 @@ import yaml
 
 from ha.config import Config, Node, load_config
 from ha.errors import MysqlhaError
-from ha.mysql import cursor, replica_status
+from ha.mysql import cursor, dialect_of, wait_running
 from ha.render import DAEMON_PROGRAM, daemon_program, proxy_programs, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_alive, read_pid, wait_gone
 from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
@@ -268,16 +268,8 @@ class Sandbox:
                     raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
 
     def wait_replicating(self, server: Server, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with server.root() as cur:
-                view = replica_status(cur, node=server.node.name)
-            if view is not None and view.io_running == "Yes" and view.sql_running:
-                return
-            if time.monotonic() > deadline:
-                error = (view.last_io_error or view.last_sql_error) if view else "not configured"
-                raise MysqlhaError(f"{server.node.name} is not replicating: {error}")
-            time.sleep(0.05)
+        with server.root(timeout=timeout + 5) as cur:
+            wait_running(cur, dialect_of(cur), server.node, timeout)
 
     @contextmanager
     def app(self, host: str, port: int, timeout: float = 5.0) -> Iterator[pymysql.cursors.Cursor]:
