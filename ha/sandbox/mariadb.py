@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +19,20 @@ from ha.config import Node
 from ha.errors import MysqlhaError
 from ha.mysql import cursor
 
+INSTALL_HINT = {
+    "supervisord": "pip install supervisor",
+    "haproxy": "apt-get install -y haproxy",
+}
+
 
 def binary(name: str, *fallbacks: str) -> str:
+    """A program on PATH, in sbin, or beside this interpreter (a virtualenv's supervisord)."""
+    places = f"/usr/sbin:/usr/local/sbin:/sbin:{Path(sys.executable).parent}"
     for candidate in (name, *fallbacks):
-        found = shutil.which(candidate) or shutil.which(candidate, path="/usr/sbin:/usr/local/sbin:/sbin")
+        found = shutil.which(candidate) or shutil.which(candidate, path=places)
         if found:
             return found
-    raise MysqlhaError(f"{name} not found: install it (apt-get install -y mariadb-server haproxy)")
+    raise MysqlhaError(f"{name} not found: {INSTALL_HINT.get(name, 'apt-get install -y mariadb-server')}")
 
 
 def process_alive(pid: int) -> bool:
