@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from ha import __version__, commands, daemon
 from ha.config import default_path
 from ha.errors import ConfigError, MysqlhaError
+
+if TYPE_CHECKING:  # the sandbox is imported only by the commands that use it
+    from ha.sandbox.cluster import Sandbox
 
 DRILLS = {
     "kill": "kill -9 a server",
@@ -128,10 +132,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_built(box: object, took: float) -> None:
-    from ha.sandbox.cluster import Sandbox
-
-    assert isinstance(box, Sandbox)
+def print_built(box: Sandbox, took: float) -> None:
     config = box.config
     print(f"sandbox up and verified in {took:.1f} s: {box.directory}")
     for node in config.nodes.values():

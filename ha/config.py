@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,12 @@ from typing import Any
 import yaml
 
 from ha.errors import ConfigError
+from ha.validation import Reader, kind_of, port_ok, positive
 
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
 ROLES = ("master", "candidate", "replica")
 TOP_LEVEL_KEYS = ("nodes", "monitor", "replication", "failover", "supervisor", "proxies", "hooks", "metrics")
-_REQUIRED = object()
 
 
 @dataclass(frozen=True)
@@ -168,9 +167,9 @@ def load_config(path: str | os.PathLike[str], read_secrets: bool = True) -> Conf
 
 
 def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
-    reader = _Reader(path, read_secrets)
+    reader = Reader(path, read_secrets)
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}: expected a mapping at the top level, got {_kind(data)}"])
+        raise ConfigError([f"{path}: expected a mapping at the top level, got {kind_of(data)}"])
     nodes = _parse_nodes(reader, data)
     monitor = _parse_monitor(reader, reader.section(data, "monitor"))
     replication = None
@@ -193,77 +192,7 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
     return Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics)
 
 
-class _Reader:
-    """Typed access to YAML mappings that collects problems instead of raising."""
-
-    def __init__(self, path: str, read_secrets: bool = True) -> None:
-        self.path = path
-        self.read_secrets = read_secrets
-        self.problems: list[str] = []
-
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.path}: {key}: {message}")
-
-    def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
-        value = data.get(key)
-        if not isinstance(value, dict):
-            got = "nothing" if value is None else _kind(value)
-            self.problem(key, f"expected a mapping, got {got}")
-            return {}
-        return value
-
-    def get(
-        self,
-        data: dict[str, Any],
-        prefix: str,
-        key: str,
-        kind: type | tuple[type, ...],
-        default: Any = _REQUIRED,
-        check: Callable[[Any], bool] | None = None,
-        expected: str = "",
-    ) -> Any:
-        name = f"{prefix}.{key}"
-        if key not in data or data[key] is None:
-            if default is _REQUIRED:
-                self.problem(name, f"missing; expected {expected or _kind_name(kind)}")
-            return None if default is _REQUIRED else default
-        value = data[key]
-        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float, (int, float)))
-        if not ok or (check is not None and not check(value)):
-            self.problem(name, f"expected {expected or _kind_name(kind)}, got {value!r}")
-            return None if default is _REQUIRED else default
-        return value
-
-    def names(self, data: dict[str, Any], prefix: str, key: str, known: dict[str, Any]) -> tuple[str, ...]:
-        value = data.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(f"{prefix}.{key}", f"expected a list of program names, got {value!r}")
-            return ()
-        for item in value:
-            if item not in known:
-                self.problem(f"{prefix}.{key}", f"unknown program {item!r}; expected one of proxies.programs")
-        return tuple(value)
-
-
-def _kind(value: Any) -> str:
-    return type(value).__name__
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
-    return " or ".join(words.get(k, k.__name__) for k in kinds)
-
-
-def _positive(value: float) -> bool:
-    return value > 0
-
-
-def _port(value: int) -> bool:
-    return 0 < value < 65536
-
-
-def _parse_nodes(reader: _Reader, data: dict[str, Any]) -> dict[str, Node]:
+def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
     raw = reader.section(data, "nodes")
     nodes: dict[str, Node] = {}
     for name, spec in raw.items():
@@ -272,7 +201,7 @@ def _parse_nodes(reader: _Reader, data: dict[str, Any]) -> dict[str, Node]:
             reader.problem(prefix, f"expected a mapping with host, port, role, got {spec!r}")
             continue
         host = reader.get(spec, prefix, "host", str, "127.0.0.1")
-        port = reader.get(spec, prefix, "port", int, check=_port, expected="a TCP port (1-65535)")
+        port = reader.get(spec, prefix, "port", int, check=port_ok, expected="a TCP port (1-65535)")
         role = reader.get(spec, prefix, "role", str, check=lambda r: r in ROLES, expected=" or ".join(ROLES))
         source = reader.get(spec, prefix, "source", str, None)
         nodes[str(name)] = Node(str(name), host, port or 0, role or "", source)
@@ -298,7 +227,7 @@ def _parse_nodes(reader: _Reader, data: dict[str, Any]) -> dict[str, Node]:
     return nodes
 
 
-def _read_secret(reader: _Reader, data: dict[str, Any], prefix: str, key: str) -> str | None:
+def _read_secret(reader: Reader, data: dict[str, Any], prefix: str, key: str) -> str | None:
     """``key`` inline or ``key_file`` (first line of a file); never echo the value."""
     if data.get(key) is not None:
         if not isinstance(data[key], str):
@@ -322,7 +251,7 @@ def _read_secret(reader: _Reader, data: dict[str, Any], prefix: str, key: str) -
         return None
 
 
-def _parse_credentials(reader: _Reader, data: dict[str, Any], prefix: str) -> Credentials:
+def _parse_credentials(reader: Reader, data: dict[str, Any], prefix: str) -> Credentials:
     user = reader.get(data, prefix, "user", str)
     password = _read_secret(reader, data, prefix, "password")
     if password is None and "password" not in data and "password_file" not in data:
@@ -330,14 +259,14 @@ def _parse_credentials(reader: _Reader, data: dict[str, Any], prefix: str) -> Cr
     return Credentials(user or "", password or "")
 
 
-def _parse_monitor(reader: _Reader, data: dict[str, Any]) -> Monitor:
+def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
     number = (int, float)
     monitor = Monitor(
         credentials=_parse_credentials(reader, data, "monitor"),
-        interval=float(reader.get(data, "monitor", "interval", number, 5.0, _positive, "a number of seconds > 0")),
-        failures=reader.get(data, "monitor", "failures", int, 5, _positive, "a whole number >= 1"),
-        connect_timeout=float(reader.get(data, "monitor", "connect_timeout", number, 1.0, _positive, "seconds > 0")),
-        read_timeout=float(reader.get(data, "monitor", "read_timeout", number, 1.0, _positive, "seconds > 0")),
+        interval=float(reader.get(data, "monitor", "interval", number, 5.0, positive, "a number of seconds > 0")),
+        failures=reader.get(data, "monitor", "failures", int, 5, positive, "a whole number >= 1"),
+        connect_timeout=float(reader.get(data, "monitor", "connect_timeout", number, 1.0, positive, "seconds > 0")),
+        read_timeout=float(reader.get(data, "monitor", "read_timeout", number, 1.0, positive, "seconds > 0")),
         tls_ca=reader.get(data, "monitor", "tls_ca", str, None),
     )
     if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
@@ -349,9 +278,9 @@ def _parse_monitor(reader: _Reader, data: dict[str, Any]) -> Monitor:
     return monitor
 
 
-def _parse_failover(reader: _Reader, data: dict[str, Any]) -> Failover:
+def _parse_failover(reader: Reader, data: dict[str, Any]) -> Failover:
     def seconds(key: str, default: float) -> float:
-        return float(reader.get(data, "failover", key, (int, float), default, _positive, "seconds > 0"))
+        return float(reader.get(data, "failover", key, (int, float), default, positive, "seconds > 0"))
 
     return Failover(
         state_file=reader.get(data, "failover", "state_file", str),
@@ -365,18 +294,18 @@ def _parse_failover(reader: _Reader, data: dict[str, Any]) -> Failover:
     )
 
 
-def _parse_hooks(reader: _Reader, data: dict[str, Any]) -> Hooks:
+def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
     if not isinstance(data, dict):
         reader.problem("hooks", f"expected a mapping, got {data!r}")
         return Hooks()
     return Hooks(
         on_event=reader.get(data, "hooks", "on_event", str, None),
         pre_failover=reader.get(data, "hooks", "pre_failover", str, None),
-        timeout=float(reader.get(data, "hooks", "timeout", (int, float), 10.0, _positive, "seconds > 0")),
+        timeout=float(reader.get(data, "hooks", "timeout", (int, float), 10.0, positive, "seconds > 0")),
     )
 
 
-def _parse_supervisor(reader: _Reader, data: dict[str, Any]) -> SupervisorEndpoint:
+def _parse_supervisor(reader: Reader, data: dict[str, Any]) -> SupervisorEndpoint:
     def url_ok(url: str) -> bool:
         return url.startswith(("http://", "https://", "unix://"))
 
@@ -384,25 +313,25 @@ def _parse_supervisor(reader: _Reader, data: dict[str, Any]) -> SupervisorEndpoi
         url=reader.get(data, "supervisor", "url", str, check=url_ok, expected="http://host:port or unix:///path"),
         username=reader.get(data, "supervisor", "username", str, None),
         password=_read_secret(reader, data, "supervisor", "password"),
-        timeout=float(reader.get(data, "supervisor", "timeout", (int, float), 2.0, _positive, "seconds > 0")),
+        timeout=float(reader.get(data, "supervisor", "timeout", (int, float), 2.0, positive, "seconds > 0")),
         start_timeout=float(
-            reader.get(data, "supervisor", "start_timeout", (int, float), 5.0, _positive, "seconds > 0")
+            reader.get(data, "supervisor", "start_timeout", (int, float), 5.0, positive, "seconds > 0")
         ),
     )
 
 
-def _parse_listen(reader: _Reader, prefix: str, value: Any) -> tuple[str, int]:
-    if isinstance(value, int) and not isinstance(value, bool) and _port(value):
+def _parse_listen(reader: Reader, prefix: str, value: Any) -> tuple[str, int]:
+    if isinstance(value, int) and not isinstance(value, bool) and port_ok(value):
         return "127.0.0.1", value
     if isinstance(value, str) and ":" in value:
         host, _, port = value.rpartition(":")
-        if port.isdigit() and _port(int(port)):
+        if port.isdigit() and port_ok(int(port)):
             return host, int(port)
     reader.problem(f"{prefix}.listen", f"expected host:port or a port, got {value!r}")
     return "", 0
 
 
-def _parse_proxies(reader: _Reader, data: dict[str, Any], nodes: dict[str, Node]) -> Proxies:
+def _parse_proxies(reader: Reader, data: dict[str, Any], nodes: dict[str, Node]) -> Proxies:
     programs: dict[str, ProxyProgram] = {}
     raw_programs = reader.section(data, "programs") if data else {}
     for name, spec in raw_programs.items():
