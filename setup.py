@@ -18,6 +18,7 @@ setup(
         "test": ["pytest>=7", "prometheus-client>=0.17"],
         "dev": ["pytest>=7", "ruff"],
         "metrics": ["prometheus-client>=0.17"],
+        "bench": ["matplotlib"],
     },
     entry_points={"console_scripts": ["mysqlha=ha.cli:main"]},
     data_files=[

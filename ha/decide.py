@@ -127,7 +127,9 @@ def still_heard(failed: Node, snapshot: Snapshot, state: DaemonState, config: Co
             continue
         quiet = now - state.witness_progress[replica.name][2]
         if quiet < config.failover.replica_silence:
-            heard.append(f"{replica.name}: IO thread connected, last heartbeat or event within {quiet:.1f} s")
+            heard.append(
+                f"{replica.name}: IO thread connected, heartbeats/events moved {quiet:.1f} s ago (or first read then)"
+            )
     return heard
 
 

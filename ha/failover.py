@@ -22,8 +22,22 @@ def failover_plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervis
         transition, survivor, failed = config.proxies.master_down, candidate, master
     else:
         transition, survivor, failed = config.proxies.candidate_down, master, candidate
+
+    def start(names: tuple[str, ...]) -> Step:
+        return Step(f"start {', '.join(names)}", lambda: supervisor.start([programs[name] for name in names]))
+
+    def launch(names: tuple[str, ...]) -> Step:
+        return Step(f"launch {', '.join(names)}", lambda: supervisor.start([programs[n] for n in names], wait=False))
+
     steps = [Step(f"stop {', '.join(transition.stop)}", lambda: supervisor.stop(transition.stop))]
     if case == "master_down":
+        # Programs that do not route to the candidate (the read-failover set) need no promotion:
+        # launch them at once, so reads are not down while the candidate catches up; the last
+        # step verifies every program of the set serves.
+        to_candidate = tuple(name for name in transition.start if candidate.name in programs[name].backends)
+        others = tuple(name for name in transition.start if name not in to_candidate)
+        if others:
+            steps.append(launch(others))
         if failover.fence_command:
             steps.append(Step(f"fence {failed.name}: {failover.fence_command}", lambda: fence_command(config, failed)))
         steps += [
@@ -35,13 +49,10 @@ def failover_plan(case: Case, config: Config, mysql: MySQL, supervisor: Supervis
                 f"promote {candidate.name} (without semi-sync: no semi-sync replica is left)",
                 lambda: mysql.promote(candidate, failover.catchup_timeout),
             ),
+            start((*to_candidate, *others)),
         ]
-    steps.append(
-        Step(
-            f"start {', '.join(transition.start)}",
-            lambda: supervisor.start([programs[name] for name in transition.start]),
-        )
-    )
+    else:
+        steps.append(start(transition.start))
     stranded = [n for n in config.replicas_of(failed.name) if n.name != candidate.name]
     if failover.repoint_replicas and config.replication is not None:
         credentials = config.replication

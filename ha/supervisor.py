@@ -140,15 +140,16 @@ class Supervisor:
                 raise SupervisorError(f"still running after stop: {wrong}")
             self.sleep(0.01)
 
-    def start(self, programs: Sequence[ProxyProgram]) -> None:
-        """Start every program at once, then wait until each runs and accepts connections.
+    def start(self, programs: Sequence[ProxyProgram], wait: bool = True) -> None:
+        """Start every program at once, then (``wait``) until each runs and accepts connections.
 
         A port that already accepts connections before its program starts belongs to someone
         else (a normal proxy still running): refuse rather than trust that listener later.
         """
         states = self.states()
         for program in programs:
-            if states.get(program.name) != "RUNNING" and listener_up(program.listen_host, program.listen_port):
+            launched = states.get(program.name) in ("RUNNING", "STARTING")
+            if not launched and listener_up(program.listen_host, program.listen_port):
                 raise SupervisorError(
                     f"{program.listen} is already served by another process; not starting {program.name}"
                 )
@@ -158,6 +159,8 @@ class Supervisor:
             except xmlrpc.client.Fault as fault:
                 if fault.faultCode != ALREADY_STARTED:
                     raise SupervisorError(f"start {program.name}: {fault.faultString}") from fault
+        if not wait:
+            return
         deadline = self.clock() + self.endpoint.start_timeout
         pending = list(programs)
         while pending:

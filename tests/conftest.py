@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -10,19 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ha.sandbox.cluster import Sandbox, port_free
+from ha.sandbox.cluster import Sandbox, free_base_port
 
 HAVE_SERVERS = all(shutil.which(t) or Path(f"/usr/sbin/{t}").exists() for t in ("mariadbd", "haproxy"))
 needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and haproxy are not installed")
-
-
-def free_base_port() -> int:
-    """A base port N with N..N+3 and N+10..N+15 free (the sandbox layout, plus spare proxy ports)."""
-    for _ in range(200):
-        base = random.randrange(20000, 40000, 20)
-        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
-            return base
-    raise RuntimeError("no free port range found")
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:

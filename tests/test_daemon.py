@@ -140,12 +140,12 @@ def test_daemon_killed_mid_failover_resumes_and_completes_once(make_sandbox: Cal
     first_pid = daemon_pid(box)
     os.kill(first_pid, signal.SIGKILL)
     wait_for(lambda: daemon_pid(box) not in (0, first_pid), 30, "supervisord to restart the daemon")
-    wait_for(lambda: any("resuming at step 2" in line for line in log_lines(box)), 30, "the restarted daemon resumes")
+    wait_for(lambda: any("resuming at step 3" in line for line in log_lines(box)), 30, "the restarted daemon resumes")
     with box.server("M2").root() as cur:
         cur.execute("START SLAVE SQL_THREAD")
     wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), 30, "the failover to finish")
     lines = log_lines(box)
-    assert sum(1 for line in lines if line.startswith("  step 1/4") and line.endswith(")")) == 1
+    assert sum(1 for line in lines if line.startswith("  step 1/5") and line.endswith(")")) == 1
     assert lines.count("failover finished! : master2 is new master") == 1
     assert lines.count("master1 failing: failover starting") == 1
     with box.server("M2").root() as cur:

@@ -13,7 +13,7 @@ from conftest import needs_servers, wait_for
 
 from ha.errors import MysqlhaError
 from ha.mysql import rows
-from ha.sandbox.cluster import Sandbox
+from ha.sandbox.cluster import Sandbox, free_base_port
 from ha.sandbox.mariadb import process_alive
 
 pytestmark = needs_servers
@@ -151,8 +151,6 @@ def test_up_refuses_busy_ports_and_leaves_nothing_running(healthy_sandbox: Sandb
 
 def test_cli_up_status_down(tmp_path) -> None:
     """The commands a user types: up prints what it built, down stops every pid."""
-    from conftest import free_base_port
-
     base = free_base_port()
     command = [sys.executable, "-m", "ha", "sandbox", "--dir", str(tmp_path / "box")]
     box = Sandbox(tmp_path / "box", log=lambda line: None)

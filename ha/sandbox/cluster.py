@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import time
@@ -17,7 +18,7 @@ from ha.config import Config, load_config
 from ha.errors import MysqlhaError
 from ha.mysql import cursor, dialect_of, wait_running
 from ha.render import DAEMON_PROGRAM, write_proxy_files
-from ha.sandbox.mariadb import Server, binary, read_pid, wait_gone
+from ha.sandbox.mariadb import Server, binary, process_state, read_pid, wait_gone
 from ha.sandbox.supervisord import start_supervisord, stop_supervisord, supervisord_conf
 from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
 from ha.sandbox.wiring import build_servers
@@ -37,6 +38,15 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_base_port(low: int = 20000, high: int = 40000) -> int:
+    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies)."""
+    for _ in range(200):
+        base = random.randrange(low, high, 20)
+        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
+            return base
+    raise MysqlhaError(f"no free port range found between {low} and {high}")
 
 
 class Sandbox:
@@ -235,7 +245,7 @@ class Sandbox:
             pid = server.pid()
             state = "down"
             if pid is not None:
-                state = f"frozen (pid {pid})" if _stopped(pid) else f"running (pid {pid})"
+                state = f"frozen (pid {pid})" if process_state(pid) == "T" else f"running (pid {pid})"
             node = server.node
             lines.append(f"{node.name:10} {node.role:9} {node.host}:{node.port:<5} {state}")
         pid = read_pid(self.supervisord_pid_file)
@@ -255,10 +265,3 @@ class Sandbox:
 
     def mysqlcheck_log(self) -> Path:
         return Path(self.config.proxies.log_dir) / f"{DAEMON_PROGRAM}.log"
-
-
-def _stopped(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
-    except (OSError, IndexError):
-        return False

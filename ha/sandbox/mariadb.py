@@ -35,11 +35,18 @@ def binary(name: str, *fallbacks: str) -> str:
     raise MysqlhaError(f"{name} not found: {INSTALL_HINT.get(name, 'apt-get install -y mariadb-server')}")
 
 
+def process_state(pid: int) -> str | None:
+    """The one-letter state of ``pid`` from /proc (R, S, T for stopped, Z for zombie), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def process_alive(pid: int) -> bool:
     """True if ``pid`` runs (a zombie is dead; it is reaped when it is our child)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    state = process_state(pid)
+    if state is None:
         return False
     if state == "Z":
         try:
@@ -181,10 +188,14 @@ class Server:
             yield cur
 
     def signal(self, signum: int) -> int:
+        """Send ``signum``; for SIGSTOP, return once the process is stopped (signals arrive late)."""
         pid = self.pid()
         if pid is None:
             raise MysqlhaError(f"{self.node.name} is not running")
         os.kill(pid, signum)
+        deadline = time.monotonic() + 5
+        while signum == signal.SIGSTOP and process_state(pid) != "T" and time.monotonic() < deadline:
+            time.sleep(0.005)
         return pid
 
     def kill(self) -> None:

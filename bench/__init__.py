@@ -1,0 +1,1 @@
+"""The failover benchmark: bench/failover.py and the modules it is made of."""
