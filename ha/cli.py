@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     back = with_config(sub.add_parser("failback", help="bring the failed node back and restore the normal layout"))
     back.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
     back.add_argument("--rejoin-only", action="store_true", help="rejoin master1 under master2 and stop there")
+    back.add_argument(
+        "--swap-roles",
+        action="store_true",
+        help="rejoin master1 under master2, keep master2 as master: swap the roles in the config and re-arm",
+    )
     render = with_config(sub.add_parser("render", help="write HAProxy configs and supervisord program blocks"))
     render.add_argument("--out", required=True, help="directory for haproxy/*.cfg and supervisord.conf.d/*.conf")
     render.add_argument("--installed-config", default=None, help="config path mysqlcheck reads (default: --config)")
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             return commands.status(tools, args.json)
         if args.command == "switchover":
             return commands.switchover(tools, args.dry_run)
-        return commands.failback(tools, args.dry_run, args.rejoin_only)
+        return commands.failback(tools, args.dry_run, args.rejoin_only, args.swap_roles)
     except ConfigError as exc:
         print("mysqlha: invalid configuration:", file=sys.stderr)
         for problem in exc.problems:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
+import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ha.config import Config, load_config
+import yaml
+
+from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
 from ha.hooks import HookRunner
 from ha.inspect import look, mismatches, render_text, to_json
@@ -16,9 +21,10 @@ from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.operations import Marks, errant_explanation
 from ha.plan import END_PHASE, execute, plan
-from ha.render import rendered_files
+from ha.render import DAEMON_PROGRAM, rendered_files
 from ha.state import StateStore
 from ha.supervisor import STOPPED_STATES, Supervisor
+from ha.swap import swapped
 
 LOCK_WAIT = 10.0  # seconds an operator command waits for the daemon's cycle to release the lock
 
@@ -105,9 +111,12 @@ def switchover(tools: Tools, dry_run: bool) -> int:
     return operate(tools, "switchover", config.master.name, dry_run, ready)
 
 
-def failback(tools: Tools, dry_run: bool, rejoin_only: bool) -> int:
-    """Bring the failed node back; for master1, also switch the master role back unless ``rejoin_only``."""
+def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = False) -> int:
+    """Bring the failed node back; for master1, also switch the master role back unless ``rejoin_only``
+    (master2 stays master, watched only) or ``swap_roles`` (master2 stays master, the config says so,
+    and automatic failover is armed for that layout)."""
     config, state = tools.config, tools.store.load()
+    rejoin_only = rejoin_only or swap_roles
     if state.phase == "failed_over" and state.case == "candidate_down":
         case: Case = "failback_candidate"
         node, master = config.candidate, config.master
@@ -124,11 +133,45 @@ def failback(tools: Tools, dry_run: bool, rejoin_only: bool) -> int:
         if missing:
             raise MysqlhaError(errant_explanation(node, master, missing))
 
-    return operate(tools, case, node.name, dry_run, ready)
+    if swap_roles and case != "rejoin_master":
+        raise MysqlhaError("--swap-roles applies when master1 comes back, not after case 2")
+    return operate(tools, case, node.name, dry_run, ready, swap_config if swap_roles else None)
 
 
-def operate(tools: Tools, case: Case, node: str, dry_run: bool, ready: Callable[[DaemonState], None]) -> int:
-    """Run one plan under the state lock, as the daemon would; report the write outage it caused."""
+def swap_config(tools: Tools) -> DaemonState:
+    """Rewrite the config with master and candidate swapped (old one kept as .bak), reload the daemon, re-arm."""
+    config = tools.config
+    path = Path(config.path)
+    data = yaml.safe_load(path.read_text())
+    new = swapped(data, config)
+    parse_config(new, config.path, read_secrets=False)  # refuse to write a config the daemon would reject
+    backup = path.with_name(path.name + ".bak")
+    shutil.copy2(path, backup)
+    tmp = path.with_name(f".{path.name}.tmp")
+    header = f"# roles swapped by `mysqlha failback --swap-roles` on {time.ctime()}; previous config: {backup}\n"
+    tmp.write_text(header + yaml.safe_dump(new, sort_keys=False, default_flow_style=None, width=120))
+    os.replace(tmp, path)
+    print(f"{path}: {config.candidate.name} is now the master and {config.master.name} the candidate ({backup} kept)")
+    try:
+        tools.supervisor.rpc.supervisor.signalProcess(DAEMON_PROGRAM, "HUP")
+        print(f"{DAEMON_PROGRAM} told to reload its config (SIGHUP)")
+    except (OSError, xmlrpc.client.Error, MysqlhaError) as exc:
+        print(f"could not signal {DAEMON_PROGRAM} ({exc}): restart it so it reads the new config")
+    return DaemonState()
+
+
+def operate(
+    tools: Tools,
+    case: Case,
+    node: str,
+    dry_run: bool,
+    ready: Callable[[DaemonState], None],
+    then: Callable[[Tools], DaemonState] | None = None,
+) -> int:
+    """Run one plan under the state lock, as the daemon would; report the write outage it caused.
+
+    ``then`` runs, still under the lock, once the plan finished, and gives the state to save.
+    """
     config, store = tools.config, tools.store
     marks: Marks = {}
     steps = plan(case, config, tools.mysql, tools.supervisor, marks)
@@ -136,6 +179,8 @@ def operate(tools: Tools, case: Case, node: str, dry_run: bool, ready: Callable[
         print(f"{case} would run {len(steps)} steps (nothing changed):")
         for index, step in enumerate(steps, 1):
             print(f"  {index}. {step.description}")
+        if then is not None:
+            print(f"  {len(steps) + 1}. swap the master and candidate roles in {config.path} and re-arm")
         return 0
     with store.lock(timeout=LOCK_WAIT):
         before = store.load()
@@ -147,6 +192,8 @@ def operate(tools: Tools, case: Case, node: str, dry_run: bool, ready: Callable[
         final = execute(state, steps, config, store.save, print)
         if final.phase == "failing_over" and case == "switchover" and final.steps_done < 4:
             final = abort_switchover(tools, before)
+        if then is not None and final.phase == END_PHASE[case]:
+            store.save(then(tools))
     if "writes_stopped" in marks and "writes_resumed" in marks:
         print(
             f"writes were blocked for {(marks['writes_resumed'] - marks['writes_stopped']) * 1000:.0f} ms "

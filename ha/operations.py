@@ -130,7 +130,7 @@ def switchover_plan(config: Config, mysql: MySQL, supervisor: Supervisor, marks:
 
 
 def rejoin_master_plan(config: Config, mysql: MySQL) -> list[Step]:
-    return rejoin(config.master, config.candidate, config, mysql)
+    return [*rejoin(config.master, config.candidate, config, mysql), restore_sources(config, mysql)]
 
 
 def failback_master_plan(config: Config, mysql: MySQL, supervisor: Supervisor, marks: Marks) -> list[Step]:
@@ -138,7 +138,7 @@ def failback_master_plan(config: Config, mysql: MySQL, supervisor: Supervisor, m
     master, candidate = config.master, config.candidate
     proxies = config.proxies
     back = switch(candidate, master, proxies.master_down.start, proxies.normal, config, mysql, supervisor, marks)
-    return [*rejoin_master_plan(config, mysql), *back, restore_sources(config, mysql)]
+    return [*rejoin(master, candidate, config, mysql), *back, restore_sources(config, mysql)]
 
 
 def failback_candidate_plan(config: Config, mysql: MySQL, supervisor: Supervisor) -> list[Step]:

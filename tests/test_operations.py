@@ -114,6 +114,33 @@ def test_failback_after_a_crash_rearms_the_daemon(make_sandbox: Callable[..., Sa
     wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover")
 
 
+def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callable[..., Sandbox]) -> None:
+    """Keep master2 as master: the config is rewritten, the daemon re-armed, and a master2 crash fails over."""
+    box = started(make_sandbox)
+    master1, master2 = box.servers()["master1"], box.servers()["master2"]
+    master1.kill()
+    wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
+    master1.start()
+    master1.wait_ready()
+    dry = mysqlha(box, "failback", "--swap-roles", "--dry-run")
+    assert dry.returncode == 0 and "swap the master and candidate roles" in dry.stdout
+    swap = mysqlha(box, "failback", "--swap-roles")
+    assert swap.returncode == 0, swap.stdout + swap.stderr
+    assert state(box).phase == "armed"
+    assert (box.config_path.parent / "mysqlha.yml.bak").exists()
+    checked = mysqlha(box, "check-config")
+    assert checked.returncode == 0, checked.stdout
+    wait_for(lambda: any("SIGHUP: config reloaded" in line for line in log_lines(box)), 10, "the daemon reloads")
+    wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master2 with semi-sync")
+
+    master2.kill()
+    wait_for(lambda: "failover finished! : master1 is new master" in log_lines(box), 30, "a failover back to master1")
+    program = box.config.proxies.programs["mysql-proxy-master1"]
+    with box.app(program.listen_host, program.listen_port) as cur:
+        cur.execute("SELECT @@port")
+        assert cur.fetchone()[0] == master1.node.port
+
+
 def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbox]) -> None:
     box = started(make_sandbox)
     box.server("M1").kill()

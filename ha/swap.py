@@ -1,0 +1,38 @@
+"""Swap the master and candidate roles in a topology, so the daemon can guard the new layout.
+
+After master1 failed (or a switchover) and rejoined as master2's semi-sync replica, keeping master2
+as master means describing that layout in the config: master2 becomes the master, master1 the
+candidate, the proxies that now serve become the normal set, and the failure cases follow:
+
+- the new master fails: stop the new normal set, start the write programs that route to the old
+  master (now the candidate) and the read programs of the old case 2 (the replicas of the old
+  master, which follow it);
+- the new candidate fails: reads already avoid it, so nothing moves.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ha.config import Config
+
+
+def swapped(data: dict[str, Any], config: Config) -> dict[str, Any]:
+    """The YAML mapping ``data`` (parsed as ``config``) with master and candidate roles swapped."""
+    new = copy.deepcopy(data)
+    old_master, old_candidate = config.master.name, config.candidate.name
+    nodes = new["nodes"]
+    nodes[old_candidate]["role"] = "master"
+    nodes[old_candidate].pop("source", None)
+    nodes[old_master]["role"] = "candidate"
+    nodes[old_master]["source"] = old_candidate
+    proxies = config.proxies
+    to_old_master = [n for n in proxies.normal if proxies.programs[n].backends == (old_master,)]
+    new["proxies"]["normal"] = list(proxies.master_down.start)
+    new["proxies"]["master_down"] = {
+        "stop": list(proxies.master_down.start),
+        "start": [*to_old_master, *proxies.candidate_down.start],
+    }
+    new["proxies"]["candidate_down"] = {"stop": [], "start": []}
+    return new
