@@ -5,35 +5,19 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from bench.load import TABLE
 from ha.errors import MysqlhaError
 from ha.model import DaemonState
 from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.sandbox.poll import wait_for
 from ha.state import StateStore
 
 WRITE_PROGRAM, READ_PROGRAM = "mysql-proxy-master1", "mysql-proxy-slave1"
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; MysqlhaError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except MysqlhaError as exc:
-            last_error = exc
-        time.sleep(poll)
-    raise MysqlhaError(f"timed out after {timeout:g} s waiting for {what}" + (f" ({last_error})" if last_error else ""))
 
 
 class Lab:

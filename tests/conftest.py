@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from ha.errors import MysqlhaError
+from ha.sandbox import poll
 from ha.sandbox.cluster import Sandbox, free_base_port
 
 HAVE_SERVERS = all(shutil.which(t) or Path(f"/usr/sbin/{t}").exists() for t in ("mariadbd", "haproxy"))
@@ -16,18 +17,11 @@ needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and 
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last error: {last_error!r}")
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    try:
+        return poll.wait_for(predicate, timeout, what, poll=0.1, tolerate=Exception)
+    except MysqlhaError as exc:
+        raise AssertionError(str(exc)) from exc
 
 
 @pytest.fixture
