@@ -26,6 +26,9 @@ DRILLS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mysqlha", description="Semi-sync MySQL/MariaDB failover under supervisord.")
     parser.add_argument("--version", action="version", version=f"mysqlha {__version__}")
+    parser.add_argument(
+        "--config", dest="global_config", default=None, help="topology YAML, before or after the command"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -78,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            return daemon.main(args.config or default_path())
+            return daemon.main(args.config or args.global_config or default_path())
         if args.command == "sandbox":
             return sandbox_command(args)
-        path = args.config or default_path()
+        path = getattr(args, "config", None) or args.global_config or default_path()
         if args.command == "render":
             return commands.render(path, args.out, args.installed_config)
         tools = commands.Tools.load(path)

@@ -23,4 +23,5 @@ if [ "${USE_VENV:-0}" = 1 ]; then
   [ -x .venv/bin/python ] || $PY -m venv .venv
   PY=.venv/bin/python
 fi
-$PY -m pip install -q --disable-pip-version-check -e ".[test]"
+root_flag=(); [ "$(id -u)" -eq 0 ] && [ "${USE_VENV:-0}" != 1 ] && root_flag=(--root-user-action=ignore)
+$PY -m pip install -q --disable-pip-version-check "${root_flag[@]}" -e ".[test]"
