@@ -213,3 +213,18 @@ def test_passwords_never_logged(make_sandbox: Callable[..., Sandbox]) -> None:
     assert box.password("monitor") not in ps
     with pytest.raises(pymysql.err.OperationalError):
         write_port(box, "mysql-proxy-slave1")  # reads go to S2 which is read_only
+
+
+def test_sighup_with_an_invalid_config_keeps_the_old_one(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = daemon_sandbox(make_sandbox)
+    good = box.config_path.read_text()
+    box.config_path.write_text(good.replace("interval: 0.5", "interval: -1"))
+    box.supervisor().rpc.supervisor.signalProcess("mysqlcheck", "HUP")
+    wait_for(
+        lambda: any("new config is invalid, keeping the old one" in line for line in log_lines(box)), 10, "refusal"
+    )
+    assert any("monitor.interval" in line and "expected" in line for line in log_lines(box))
+    count = log_lines(box).count("ok")
+    wait_for(lambda: log_lines(box).count("ok") > count + 4, 10, "checks going on with the old config")
+    box.server("M1").kill()
+    wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), DEADLINE, "a failover")

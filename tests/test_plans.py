@@ -1,0 +1,85 @@
+"""Plans are built without touching anything: their order is the safety argument, so test it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from test_decide import CLASSIC, classic_config
+
+from ha.config import parse_config
+from ha.plan import plan
+from ha.swap import swapped
+
+
+class Untouchable:
+    """Stands in for an adapter: building a plan must not call it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"plan building called {name}")
+
+
+def descriptions(case: str, **failover: Any) -> list[str]:
+    config = classic_config(**failover)
+    steps = plan(case, config, Untouchable(), Untouchable())  # type: ignore[arg-type]
+    return [step.description for step in steps]
+
+
+def position(steps: list[str], prefix: str) -> int:
+    return next(i for i, text in enumerate(steps) if text.startswith(prefix))
+
+
+def test_case_1_stops_the_old_write_path_before_the_candidate_becomes_writable() -> None:
+    steps = descriptions("master_down")
+    assert steps[0].startswith("stop mysql-proxy-master1, mysql-proxy-master2")
+    assert steps[1] == "launch mysql-proxy-slave-failover1, mysql-proxy-slave-failover2"
+    assert position(steps, "wait until master2") < position(steps, "promote master2") < len(steps) - 1
+    assert steps[-1].startswith("start mysql-proxy-master-failover1, mysql-proxy-master-failover2")
+
+
+def test_case_2_only_moves_reads() -> None:
+    assert descriptions("candidate_down") == [
+        "stop mysql-proxy-slave1, mysql-proxy-slave2",
+        "start mysql-proxy-slave-failover3, mysql-proxy-slave-failover4",
+    ]
+
+
+def test_fence_command_runs_before_promotion_and_repointing_after() -> None:
+    steps = descriptions("master_down", fence_command="poweroff-host", repoint_replicas=True)
+    assert position(steps, "fence master1: poweroff-host") < position(steps, "promote master2")
+    assert steps[-1] == "repoint slave3 to master2"
+    assert descriptions("candidate_down", repoint_replicas=True)[-1] == "repoint slave4 to master1"
+
+
+def test_switchover_makes_the_old_master_read_only_first_and_semi_sync_before_writes() -> None:
+    steps = descriptions("switchover")
+    assert steps[0] == "fence master1 (read_only=ON)"
+    assert position(steps, "wait until master2 applied everything") < position(steps, "promote master2")
+    assert position(steps, "turn semi-sync on at master2") < position(steps, "start mysql-proxy-master-failover1")
+
+
+@pytest.mark.parametrize("case", ["failback_master", "rejoin_master", "failback_candidate"])
+def test_failbacks_refuse_errant_transactions_before_replicating(case: str) -> None:
+    steps = descriptions(case)
+    assert position(steps, "fence") < position(steps, "check") < position(steps, "make")
+    assert any(text.startswith("restore the configured source") for text in steps)
+
+
+def test_swapped_roles_describe_the_layout_master2_serves() -> None:
+    data = yaml.safe_load(CLASSIC.read_text())
+    config = parse_config(data, str(CLASSIC), read_secrets=False)
+    new = parse_config(swapped(data, config), str(CLASSIC), read_secrets=False)
+    assert (new.master.name, new.candidate.name, new.candidate.source) == ("master2", "master1", "master2")
+    assert new.proxies.normal == config.proxies.master_down.start
+    assert new.proxies.master_down.stop == config.proxies.master_down.start
+    assert new.proxies.master_down.start == (
+        "mysql-proxy-master1",
+        "mysql-proxy-master2",
+        "mysql-proxy-slave-failover3",
+        "mysql-proxy-slave-failover4",
+    )
+    assert (new.proxies.candidate_down.stop, new.proxies.candidate_down.start) == ((), ())
+    assert new.nodes["slave3"].source == "master1" and new.nodes["slave4"].source == "master2"
+    twice = parse_config(swapped(swapped(data, config), new), str(CLASSIC), read_secrets=False)
+    assert (twice.master.name, twice.candidate.name, twice.candidate.source) == ("master1", "master2", "master1")
