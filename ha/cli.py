@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -105,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except MysqlhaError as exc:
         print(f"mysqlha: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `mysqlha status | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def sandbox_command(args: argparse.Namespace) -> int:
