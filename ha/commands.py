@@ -54,7 +54,10 @@ def status(tools: Tools, as_json: bool) -> int:
 
 def check_config(tools: Tools) -> int:
     """The YAML is valid (else load() raised); now the live cluster against the configured normal layout."""
-    problems = mismatches(tools.config, look(tools.config, tools.mysql, tools.supervisor, tools.store.load()))
+    state = tools.store.load()
+    problems = mismatches(tools.config, look(tools.config, tools.mysql, tools.supervisor, state))
+    if problems and state.phase != "armed":
+        print(f"(the daemon is {state.phase}: the live layout is expected to differ from the normal one)")
     for problem in problems:
         print(problem)
     if not problems:
