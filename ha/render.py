@@ -32,7 +32,10 @@ def haproxy_config(program: ProxyProgram, config: Config) -> str:
     ]
     check = ""
     user = config.proxies.health_check_user
-    if len(program.backends) > 1 and user:
+    if user:
+        # A MySQL handshake check (a TCP check passes on a hung server): readers skip a dead
+        # backend, and a proxy whose only backend is down refuses at once instead of retrying.
+        # Servers start UP, so a freshly started failover proxy serves its first query at once.
         lines.append(f"    option mysql-check user {user} post-41")
         check = " check inter 1s fall 2 rise 1"
     for name in program.backends:

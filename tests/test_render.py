@@ -40,5 +40,7 @@ def test_haproxy_refuses_shared_ports_and_checks_multi_backend_readers() -> None
     for program in config.proxies.programs.values():
         text = files[f"haproxy/{program.name}.cfg"]
         assert "noreuseport" in text and "mode tcp" in text
-        assert ("option mysql-check" in text) == (len(program.backends) > 1)
+        assert "option mysql-check user haproxy_check" in text and text.count(" check inter 1s") == len(
+            program.backends
+        )
         assert f"bind {program.listen}" in text
