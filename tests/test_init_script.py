@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,8 +120,9 @@ def test_usage_exit_code() -> None:
 
 @pytest.fixture
 def supervisor_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
-    daemon = shutil.which("supervisord")
-    ctl = shutil.which("supervisorctl")
+    beside = str(Path(sys.executable).parent)  # a virtualenv's bin, when it is not on PATH
+    daemon = shutil.which("supervisord") or shutil.which("supervisord", path=beside)
+    ctl = shutil.which("supervisorctl") or shutil.which("supervisorctl", path=beside)
     if daemon is None or ctl is None:
         pytest.skip("supervisord/supervisorctl not installed")
 
