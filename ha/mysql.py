@@ -213,26 +213,25 @@ class MySQL:
 
     def position(self, node: Node, holds: bool = False) -> str:
         """The node's binary log GTID position, or (``holds``) every transaction it has."""
+        return self._position(node, holds)[1]
+
+    def _position(self, node: Node, holds: bool) -> tuple[Dialect, str]:
         with self.session(node) as cur:
             dialect = dialect_of(cur)
             cur.execute(dialect.holds_sql() if holds else dialect.position_sql())
-            return cur.fetchone()[0] or ""
+            return dialect, cur.fetchone()[0] or ""
 
     def errant(self, node: Node, source: Node) -> str:
         """What ``node`` holds that ``source`` lacks ("" when nothing): such a node cannot follow ``source``."""
-        holds, has = self.position(node, holds=True), self.position(source)
-        with self.session(source) as cur:
-            flavor = dialect_of(cur).flavor
-        return gtid_missing(flavor, has, holds)
+        holds = self.position(node, holds=True)
+        dialect, has = self._position(source, holds=False)
+        return gtid_missing(dialect.flavor, has, holds)
 
     def wait_position(self, node: Node, position: str, timeout: float) -> str:
         """Wait until ``node`` applied ``position`` (a source's position read beforehand)."""
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
-            dialect = dialect_of(cur)
             if position:
-                cur.execute(dialect.wait_applied_sql(), (position, timeout))
-                if not dialect.wait_succeeded(cur.fetchone()[0]):
-                    raise StepFailed(f"{node.name} did not apply {position} within {timeout:g} s")
+                _wait_gtid(cur, dialect_of(cur), node.name, position, timeout)
             return f"applied {position or 'nothing'}"
 
     def replicate_from(
@@ -310,6 +309,11 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
         raise StepFailed(
             f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
         )
-    cur.execute(dialect.wait_applied_sql(), (view.received, timeout))
+    _wait_gtid(cur, dialect, view.node, view.received, timeout)
+
+
+def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
+    """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
+    cur.execute(dialect.wait_applied_sql(), (position, timeout))
     if not dialect.wait_succeeded(cur.fetchone()[0]):
-        raise StepFailed(f"{view.node} did not apply {view.received} within {timeout:g} s")
+        raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")
