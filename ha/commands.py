@@ -16,14 +16,14 @@ import yaml
 from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
 from ha.hooks import HookRunner
-from ha.inspect import look, mismatches, render_text, to_json
+from ha.inspect import look, mismatches, program_mismatches, render_text, to_json
 from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.operations import Marks, errant_explanation
 from ha.plan import END_PHASE, execute, plan
 from ha.render import DAEMON_PROGRAM, rendered_files
 from ha.state import StateStore
-from ha.supervisor import STOPPED_STATES, Supervisor
+from ha.supervisor import Supervisor
 from ha.swap import swapped
 
 LOCK_WAIT = 10.0  # seconds an operator command waits for the daemon's cycle to release the lock
@@ -79,16 +79,10 @@ def ack(tools: Tools, force: bool) -> int:
         if state.phase == "failing_over":
             raise MysqlhaError(f"{state.case} in progress; wait for it to finish")
         if not force:
-            states = tools.supervisor.states()
-            wrong = [n for n in config.proxies.normal if states.get(n) != "RUNNING"]
-            wrong += [
-                n
-                for n in config.all_programs()
-                if n not in config.proxies.normal and states.get(n) not in STOPPED_STATES
-            ]
+            wrong = program_mismatches(config, tools.supervisor.states())
             if wrong:
                 raise MysqlhaError(
-                    f"the normal proxy layout is not back ({', '.join(wrong)}): run `mysqlha failback`, "
+                    f"the normal proxy layout is not back ({'; '.join(wrong)}): run `mysqlha failback`, "
                     "or restore it by hand and ack again (--force skips this check)"
                 )
         store.save(DaemonState())

@@ -75,7 +75,14 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
         problems.append(f"{config.candidate.name}: not a semi-sync replica")
     if view.supervisor_error:
         problems.append(f"supervisord: {view.supervisor_error}")
-    for name, state in view.programs.items():
+    return problems + program_mismatches(config, view.programs)
+
+
+def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:
+    """Programs not as the normal layout wants them: the normal set RUNNING, every other one stopped."""
+    problems = []
+    for name in config.proxies.programs:
+        state = programs.get(name, "MISSING")
         if state == "MISSING":
             problems.append(f"{name}: no such program in supervisord at {config.supervisor.url}")
         elif state != "UNKNOWN" and name in config.proxies.normal and state != "RUNNING":
