@@ -15,7 +15,18 @@ from ha.validation import Reader, kind_of, port_ok, positive
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
 ROLES = ("master", "candidate", "replica")
-TOP_LEVEL_KEYS = ("nodes", "monitor", "replication", "failover", "supervisor", "proxies", "hooks", "metrics")
+TOP_LEVEL_KEYS = (
+    "nodes",
+    "monitor",
+    "replication",
+    "failover",
+    "supervisor",
+    "proxies",
+    "hooks",
+    "metrics",
+    "logging",
+)
+LOG_FORMATS = ("iso", "classic", "json")
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,15 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Logging:
+    """The daemon's log format, and how much history is kept beside the state file."""
+
+    format: str = "iso"  # iso (ISO-8601 time prefix), classic (the seed's look), json
+    history_keep_days: float = 90.0
+    history_max_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     nodes: dict[str, Node]
@@ -121,6 +141,7 @@ class Config:
     proxies: Proxies
     hooks: Hooks = field(default_factory=Hooks)
     metrics: Metrics = field(default_factory=Metrics)
+    logging: Logging = field(default_factory=Logging)
 
     def with_role(self, role: str) -> Node:
         return next(n for n in self.nodes.values() if n.role == role)
@@ -182,6 +203,7 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
     metrics = Metrics(
         reader.get(data.get("metrics") or {}, "metrics", "listen", str, None, lambda v: ":" in v, "host:port")
     )
+    logging = _parse_logging(reader, data.get("logging") or {})
     if failover.repoint_replicas and replication is None:
         reader.problem("replication", "missing; expected the replication user when failover.repoint_replicas is true")
     for key in data:
@@ -189,7 +211,7 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
             reader.problem(str(key), f"unknown section; expected one of {', '.join(TOP_LEVEL_KEYS)}")
     if reader.problems:
         raise ConfigError(reader.problems)
-    return Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics)
+    return Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics, logging)
 
 
 def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
@@ -302,6 +324,21 @@ def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
         on_event=reader.get(data, "hooks", "on_event", str, None),
         pre_failover=reader.get(data, "hooks", "pre_failover", str, None),
         timeout=float(reader.get(data, "hooks", "timeout", (int, float), 10.0, positive, "seconds > 0")),
+    )
+
+
+def _parse_logging(reader: Reader, data: dict[str, Any]) -> Logging:
+    if not isinstance(data, dict):
+        reader.problem("logging", f"expected a mapping, got {data!r}")
+        return Logging()
+    return Logging(
+        format=reader.get(data, "logging", "format", str, "iso", lambda v: v in LOG_FORMATS, " or ".join(LOG_FORMATS)),
+        history_keep_days=float(
+            reader.get(data, "logging", "history_keep_days", (int, float), 90.0, positive, "days > 0")
+        ),
+        history_max_bytes=reader.get(
+            data, "logging", "history_max_bytes", int, 10 * 1024 * 1024, lambda v: v >= 4096, "bytes >= 4096"
+        ),
     )
 
 
