@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ha import __version__, commands, daemon
+from ha import __version__, commands, daemon, oncall
 from ha.config import default_path
 from ha.errors import ConfigError, MysqlhaError
 
@@ -42,8 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("check-config", help="validate the YAML, then the live cluster against it"))
     ack = with_config(sub.add_parser("ack", help="re-arm automatic failover after an operator restored the layout"))
     ack.add_argument("--force", action="store_true", help="re-arm even if the normal proxy set is not running")
-    status = with_config(sub.add_parser("status", help="nodes, replication, semi-sync, programs, daemon state"))
+    status = with_config(
+        sub.add_parser(
+            "status",
+            help="nodes (actual roles), programs, the daemon's liveness; exit 0 healthy, 1 degraded, 2 critical",
+        )
+    )
     status.add_argument("--json", action="store_true")
+    pause = with_config(sub.add_parser("pause", help="stop automatic failover (the daemon keeps watching and fencing)"))
+    pause.add_argument(
+        "--for", dest="duration", default=None, help="how long, e.g. 30m, 2h, 1d (default: until resume)"
+    )
+    pause.add_argument("--reason", default="", help="why, shown in status, the log and the history")
+    with_config(sub.add_parser("resume", help="end a pause: automatic failover is on again"))
+    history = with_config(sub.add_parser("history", help="what the daemon and operators did: failovers, acks, pauses"))
+    history.add_argument("--json", action="store_true", help="one JSON object per line")
+    history.add_argument("--since", default=None, help="a duration back (2h, 1d) or an ISO date/time")
     switch = with_config(sub.add_parser("switchover", help="planned, lossless move of the master to the candidate"))
     switch.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
     back = with_config(sub.add_parser("failback", help="bring the failed node back and restore the normal layout"))
@@ -94,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ack":
             return commands.ack(tools, args.force)
         if args.command == "status":
-            return commands.status(tools, args.json)
+            return oncall.status(tools.config, tools.mysql, tools.supervisor, tools.store, args.json)
+        if args.command == "pause":
+            return oncall.pause(tools.config, args.duration, args.reason)
+        if args.command == "resume":
+            return oncall.resume(tools.config)
+        if args.command == "history":
+            return oncall.history(tools.config, args.json, args.since)
         if args.command == "switchover":
             return commands.switchover(tools, args.dry_run)
         return commands.failback(tools, args.dry_run, args.rejoin_only, args.swap_roles)
@@ -121,11 +141,17 @@ def sandbox_command(args: argparse.Namespace) -> int:
         )
         print_built(box, took)
     elif args.action == "down":
+        if args.remove:
+            from ha.sandbox.guard import why_not_a_sandbox
+
+            reason = why_not_a_sandbox(box.directory)
+            if reason is not None:
+                raise MysqlhaError(f"not removing {box.directory}: {reason}; delete it by hand if you mean it")
         took = box.down()
         if args.remove:
-            import shutil
+            from ha.sandbox.guard import remove_sandbox
 
-            shutil.rmtree(box.directory)
+            remove_sandbox(box.directory)
         print(f"sandbox in {box.directory} stopped in {took:.1f} s" + (" and removed" if args.remove else ""))
     elif args.action == "status":
         print("\n".join(box.status()))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ha.config import Config
 from ha.files import append_line, read_text
 from ha.timefmt import iso
 
@@ -42,6 +43,14 @@ class History:
         self.max_bytes = max_bytes
         self.keep_seconds = keep_seconds
         self.wall = wall
+
+    @classmethod
+    def for_config(cls, config: Config, wall: Callable[[], float] = time.time) -> History:
+        """The history beside ``failover.state_file``, kept as ``logging`` says."""
+        keep = config.logging.history_keep_days * 86400
+        return cls.for_state(
+            config.failover.state_file, max_bytes=config.logging.history_max_bytes, keep_seconds=keep, wall=wall
+        )
 
     @classmethod
     def for_state(cls, state_file: str | os.PathLike[str], **options: Any) -> History:

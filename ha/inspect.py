@@ -11,6 +11,7 @@ from ha.config import Config
 from ha.errors import MysqlhaError
 from ha.model import DaemonState, NodeStatus
 from ha.mysql import MySQL
+from ha.render import DAEMON_PROGRAM
 from ha.supervisor import STOPPED_STATES, Supervisor
 
 
@@ -20,6 +21,7 @@ class ClusterView:
     programs: dict[str, str]  # program -> supervisord state ("UNKNOWN" when supervisord did not answer)
     supervisor_error: str | None
     state: DaemonState
+    daemon_program: str | None = None  # the mysqlcheck program's supervisord state; None when unknown
 
 
 def look(config: Config, mysql: MySQL, supervisor: Supervisor, state: DaemonState) -> ClusterView:
@@ -32,7 +34,7 @@ def look(config: Config, mysql: MySQL, supervisor: Supervisor, state: DaemonStat
     except MysqlhaError as exc:
         states, error = {}, str(exc)
     programs = {name: states.get(name, "UNKNOWN" if error else "MISSING") for name in config.proxies.programs}
-    return ClusterView(described, programs, error, state)
+    return ClusterView(described, programs, error, state, states.get(DAEMON_PROGRAM))
 
 
 def source_name(config: Config, status: NodeStatus) -> str | None:
@@ -105,13 +107,20 @@ def daemon_sentence(state: DaemonState) -> str:
     return f"REFUSING to fail over{since}: {state.reason}; waiting for `mysqlha ack`"
 
 
-def render_text(config: Config, view: ClusterView) -> str:
-    rows = [f"daemon: {daemon_sentence(view.state)}", ""]
-    rows.append(f"{'NODE':10} {'ROLE':9} {'UP':3} {'RO':3} {'SOURCE':10} {'IO/SQL':9} {'LAG':5} {'SEMI-SYNC':18} GTID")
+def render_text(
+    config: Config, view: ClusterView, roles: dict[str, str] | None = None, header: list[str] | None = None
+) -> str:
+    """The status table; ``roles`` (each node's actual role) replaces the configured one in ROLE."""
+    role = roles or {name: node.role for name, node in config.nodes.items()}
+    width = max(9, *(len(r) for r in role.values()))
+    rows = [*(header or [f"daemon: {daemon_sentence(view.state)}"]), ""]
+    rows.append(
+        f"{'NODE':10} {'ROLE':{width}} {'UP':3} {'RO':3} {'SOURCE':10} {'IO/SQL':9} {'LAG':5} {'SEMI-SYNC':18} GTID"
+    )
     for node in config.nodes.values():
         s = view.nodes[node.name]
         if not s.reachable:
-            rows.append(f"{node.name:10} {node.role:9} {'no':3} {s.error}")
+            rows.append(f"{node.name:10} {role[node.name]:{width}} {'no':3} {s.error}")
             continue
         replica = s.replica
         io_sql = f"{replica.io_running}/{'Yes' if replica.sql_running else 'No'}" if replica else "-"
@@ -122,7 +131,7 @@ def render_text(config: Config, view: ClusterView) -> str:
         if s.semi_sync_replica:
             semi.append("replica ON")
         rows.append(
-            f"{node.name:10} {node.role:9} {'yes':3} {'ON' if s.read_only else 'OFF':3} "
+            f"{node.name:10} {role[node.name]:{width}} {'yes':3} {'ON' if s.read_only else 'OFF':3} "
             f"{source_name(config, s) or '-':10} {io_sql:9} {lag:5} {', '.join(semi) or 'off':18} {s.position or '-'}"
         )
     rows += ["", f"{'PROGRAM':30} {'STATE':9} {'LISTEN':16} BACKENDS"]

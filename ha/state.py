@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ha.errors import MysqlhaError
+from ha.files import open_private, read_text, write_atomic
 from ha.model import DaemonState
 
 
@@ -25,36 +26,27 @@ class StateStore:
         self.path = Path(path)
 
     def load(self) -> DaemonState:
+        text = read_text(self.path)
+        if text is None:
+            return DaemonState()
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object")
             return DaemonState.from_json(data)
-        except FileNotFoundError:
-            return DaemonState()
         except (OSError, ValueError, TypeError) as exc:
             raise MysqlhaError(f"{self.path}: unreadable state file: {exc}") from exc
 
     def save(self, state: DaemonState) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with open(tmp, "w") as handle:
-            json.dump(state.to_json(), handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        """Write atomically (0600 temp file, fsync, rename, fsync the directory); never through a symlink."""
+        write_atomic(self.path, json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
 
     @contextmanager
     def lock(self, blocking: bool = True, timeout: float | None = None) -> Iterator[None]:
         """Hold the state lock. Without ``blocking`` (or past ``timeout`` seconds) raise LockBusy."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(f".{self.path.name}.lock"), "a") as handle:
+        fd = open_private(self.path.with_name(f".{self.path.name}.lock"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a") as handle:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 try:
