@@ -46,6 +46,15 @@ class Metrics:
         for case in get_args(Case):
             for outcome in OUTCOMES:
                 self._failovers.labels(case=case, outcome=outcome)
+        self._events = prom.Counter(
+            "mysqlha_events", "Events by name (each once per episode)", ("event",), registry=registry
+        )
+        self._last_cycle = prom.Gauge(
+            "mysqlha_last_cycle_timestamp_seconds",
+            "Wall-clock time the daemon's last cycle finished",
+            registry=registry,
+        )
+        self._paused = prom.Gauge("mysqlha_paused", "1 while an operator paused automatic failover", registry=registry)
         try:
             started = prom.start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry)
         except (OSError, ValueError) as exc:
@@ -77,6 +86,17 @@ class Metrics:
         """Count one failover of ``case`` that ended with ``outcome`` (finished, refused, vetoed, stopped)."""
         if self._on:
             self._failovers.labels(case=case, outcome=outcome).inc()
+
+    def event(self, name: str) -> None:
+        """Count one event (``mysqlha_events_total{event}``)."""
+        if self._on:
+            self._events.labels(event=name).inc()
+
+    def cycle(self, wall: float, paused: bool) -> None:
+        """The end of one cycle: its time and whether failover is paused."""
+        if self._on:
+            self._last_cycle.set(wall)
+            self._paused.set(1 if paused else 0)
 
     def close(self) -> None:
         """Stop serving; metrics become no-ops. Safe to call twice."""

@@ -159,3 +159,18 @@ def test_without_prometheus_client_metrics_are_off_with_one_line(monkeypatch: py
     metrics.observe(SNAPSHOT, STATE)
     metrics.failover("master_down", "finished")
     metrics.close()
+
+
+def test_events_last_cycle_and_pause(served: tuple[Metrics, int]) -> None:
+    metrics, port = served
+    metrics.event("both_failing")
+    metrics.event("both_failing")
+    metrics.event("ack")
+    metrics.cycle(1_700_000_000.5, paused=True)
+    samples = scrape(port)
+    assert samples['mysqlha_events_total{event="both_failing"}'] == 2
+    assert samples['mysqlha_events_total{event="ack"}'] == 1
+    assert samples["mysqlha_last_cycle_timestamp_seconds"] == 1_700_000_000.5
+    assert samples["mysqlha_paused"] == 1
+    metrics.cycle(1_700_000_001.5, paused=False)
+    assert scrape(port)["mysqlha_paused"] == 0

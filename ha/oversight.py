@@ -1,0 +1,143 @@
+"""The operator's side of every cycle: the pause, events once per episode, the history, the heartbeat.
+
+The daemon calls ``begin`` before deciding (is failover paused? did a pause just expire?),
+``hold`` on the decision (a paused daemon starts no failover), and ``end`` after acting
+(episodes, heartbeat, metrics). Everything it hears goes through ``announce``: hooks, the
+``mysqlha_events_total`` counter and, for what an operator wants to read later, the history.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ha.config import Config
+from ha.episodes import Episodes
+from ha.errors import MysqlhaError
+from ha.history import History
+from ha.hooks import HookRunner
+from ha.liveness import Beat, Heartbeat
+from ha.metrics import Metrics
+from ha.model import Decision, Event, Snapshot, StartFailover
+from ha.pause import Pause, PauseStore
+from ha.timefmt import iso
+
+# events worth reading back later; the rest reach hooks and metrics only
+RECORDED = {
+    "failover_started",
+    "failover_refused",
+    "failover_vetoed",
+    "failover_held",
+    "failover_forced",
+    "switchover",
+    "failback",
+    "ack",
+    "fencing_done",
+    "fencing_failed",
+    "pause_expired",
+    "both_failing",
+    "unreachable_from_monitor_only",
+    "monitoring_problem",
+    "step_failed",
+}
+
+
+def hold(decision: Decision, pause: Pause | None, now: float) -> tuple[Decision, Event | None]:
+    """A paused daemon starts no failover: the decision without its StartFailover, and why (or as is)."""
+    start = next((a for a in decision.actions if isinstance(a, StartFailover)), None)
+    if start is None or pause is None:
+        return decision, None
+    node, case = start.failed_node, start.case
+    state = replace(decision.state, phase="armed", case=None, failed_node=None, steps_done=0, since=None)
+    lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
+    lines.append(f"{node} failing: NOT failing over ({case}): automatic failover {pause.describe(now)}")
+    changes: dict[str, Any] = {
+        "state": state,
+        "actions": tuple(a for a in decision.actions if a is not start),
+        "lines": tuple(lines),
+        "sentence": f"{case} of {node} not started: automatic failover is paused",
+        "events": tuple(e for e in decision.events if e.name != "failover_started"),
+    }
+    return replace(decision, **changes), Event("failover_held", node, case, f"paused by {pause.by}: {pause.reason}")
+
+
+def conditions(snapshot: Snapshot, analysis: str, node: str | None, detail: str = "") -> dict[str, Event]:
+    """The conditions that hold this cycle, keyed for ``Episodes``."""
+    found: dict[str, Event] = {}
+    for name, check in snapshot.checks.items():
+        if check.status == "answered_error":
+            found[f"monitoring_problem:{name}"] = Event("monitoring_problem", name, None, check.error or "")
+    if analysis in ("both_failing", "unreachable_from_monitor_only"):
+        found[f"{analysis}:{node or ''}"] = Event(analysis, node, None, detail)
+    return found
+
+
+class Oversight:
+    def __init__(
+        self,
+        config: Config,
+        hooks: HookRunner,
+        metrics: Metrics,
+        log: Callable[[str], None],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.hooks = hooks
+        self.metrics = metrics
+        self.log = log
+        self.wall = wall
+        self.history = History.for_config(config, wall)
+        self.heartbeat = Heartbeat.for_state(config.failover.state_file)
+        self.pauses = PauseStore.for_state(config.failover.state_file)
+        self.episodes = Episodes()
+        self.paused: Pause | None = None
+
+    def begin(self, now: float) -> Pause | None:
+        """The pause in force this cycle (logged in one short line); an expired one ends and says so."""
+        try:
+            active, expired = self.pauses.active(now)
+        except MysqlhaError as exc:  # an operator meant to pause: stay paused until the file is fixed
+            active, expired = Pause(now, None, f"{exc}", "?"), None
+        if expired is not None:
+            self.log(f"pause by {expired.by} expired at {iso(expired.until or now)}: automatic failover is on again")
+            self.announce((Event("pause_expired", None, None, expired.reason),))
+        elif self.paused is not None and active is None:
+            self.log(f"resumed: the pause by {self.paused.by} ended; automatic failover is on again")
+            self.announce((Event("resumed", None, None, self.paused.reason),))
+        if active is not None:
+            if self.paused is None:
+                self.announce((Event("paused", None, None, active.describe(now)),))
+            self.log(f"paused: {active.describe(now)}; checking and fencing, not failing over")
+        self.paused = active
+        return active
+
+    def announce(self, events: tuple[Event, ...], **record: Any) -> None:
+        """Hooks, the events counter, and the history for what is worth reading later."""
+        for event in events:
+            self.hooks.notify(event)
+            self.metrics.event(event.name)
+            if event.name in RECORDED:
+                self.record(event, **record)
+
+    def record(self, event: Event, **fields: Any) -> None:
+        try:
+            self.history.record(event.name, node=event.node, case=event.case, detail=event.detail or None, **fields)
+        except (OSError, MysqlhaError) as exc:
+            self.log(f"history: cannot record {event.name}: {exc}")
+
+    def end(self, snapshot: Snapshot, analysis: str, node: str | None, sentence: str, detail: str = "") -> None:
+        """Announce the conditions that began this cycle; write the heartbeat; update the cycle metrics."""
+        now = self.wall()
+        held = conditions(snapshot, analysis, node, detail)
+        self.announce(self.episodes.update(held))
+        beat = Beat(
+            now, snapshot.number, analysis, sentence, os.getpid(), self.config.monitor.interval, self.paused is not None
+        )
+        try:
+            self.heartbeat.beat(beat)
+        except (OSError, MysqlhaError) as exc:
+            self.log(f"heartbeat: cannot write {self.heartbeat.path}: {exc}")
+        self.metrics.cycle(now, self.paused is not None)

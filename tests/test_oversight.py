@@ -1,0 +1,68 @@
+"""The pause holds a starting failover; pauses expire and say so; events once per episode reach the history."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from test_decide import CONFIG, DENIED, DOWN, OK, at, snapshot
+
+from ha.config import Hooks
+from ha.decide import decide
+from ha.hooks import HookRunner
+from ha.metrics import Metrics
+from ha.oversight import Oversight, hold
+from ha.pause import Pause
+
+NOW = 1_700_000_000.0
+
+
+def test_a_paused_daemon_starts_no_failover_and_says_why() -> None:
+    starting = decide(snapshot(DOWN, OK), at(2), CONFIG, NOW)
+    assert starting.state.phase == "failing_over"
+    pause = Pause(NOW - 60, NOW + 3600, "disk swap", "alice@db")
+    held, event = hold(starting, pause, NOW)
+    assert held.state.phase == "armed" and held.state.failures["master1"] == 3
+    assert held.actions == ()
+    assert "master1 failing: failover starting" not in held.lines
+    assert held.lines[-1].startswith("master1 failing: NOT failing over (master_down): automatic failover paused by")
+    assert "failover_started" not in [e.name for e in held.events]
+    assert event is not None and event.name == "failover_held"
+    assert hold(starting, None, NOW) == (starting, None)
+
+
+class Lines(list):
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def oversight(tmp_path: Path) -> tuple[Oversight, Lines]:
+    config = replace(CONFIG, failover=replace(CONFIG.failover, state_file=str(tmp_path / "state.json")))
+    lines = Lines()
+    return Oversight(config, HookRunner(Hooks(), lines), Metrics(None), lines, lambda: NOW), lines
+
+
+def test_pause_begins_logs_each_cycle_and_expires(tmp_path: Path) -> None:
+    watch, lines = oversight(tmp_path)
+    assert watch.begin(NOW) is None and lines == []
+    watch.pauses.save(Pause(NOW, NOW + 10, "work", "alice"))
+    assert watch.begin(NOW + 1) is not None
+    assert lines[-1].startswith("paused: paused by alice") and lines[-1].endswith("not failing over")
+    watch.begin(NOW + 2)
+    assert sum(line.startswith("paused:") for line in lines) == 2, "one short line each cycle"
+    assert watch.begin(NOW + 11) is None
+    assert lines[-1].startswith("pause by alice expired at")
+    assert [e["event"] for e in watch.history.read()] == ["pause_expired"]
+
+
+def test_conditions_are_announced_once_per_episode_and_recorded(tmp_path: Path) -> None:
+    watch, _ = oversight(tmp_path)
+    blind = snapshot(DENIED, OK)
+    for _ in range(3):
+        watch.end(blind, "all_healthy", None, "all checks ok")
+    watch.end(snapshot(OK, OK), "all_healthy", None, "all checks ok")
+    watch.end(blind, "all_healthy", None, "all checks ok")
+    events = [e["event"] for e in watch.history.read()]
+    assert events == ["monitoring_problem", "monitoring_problem"]
+    beat = watch.heartbeat.read()
+    assert beat is not None and beat.number == blind.number and beat.sentence == "all checks ok"
