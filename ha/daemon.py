@@ -18,9 +18,11 @@ from ha.config import Config, Node, load_config
 from ha.decide import check_lines, decide
 from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
+from ha.logsetup import setup_logging
 from ha.metrics import Metrics
 from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
+from ha.oversight import Oversight, hold
 from ha.plan import execute, plan
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
@@ -69,6 +71,17 @@ class Daemon:
     reload_requested: bool = False
     wakeup: threading.Event = field(default_factory=threading.Event)
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
+    oversight: Oversight | None = None
+
+    @property
+    def watch(self) -> Oversight:
+        """Pause, history, events once per episode, heartbeat (rebuilt when the adapters are)."""
+        if self.oversight is None or self.oversight.hooks is not self.adapters.hooks:
+            fresh = Oversight(self.config, self.adapters.hooks, self.adapters.metrics, self.log, self.wall)
+            if self.oversight is not None:
+                fresh.episodes, fresh.paused = self.oversight.episodes, self.oversight.paused
+            self.oversight = fresh
+        return self.oversight
 
     def observe(self) -> Snapshot:
         """Check the master and the candidate concurrently; ask the replicas of a failing one."""
@@ -103,10 +116,13 @@ class Daemon:
         """One cycle; returns a sentence saying what happened."""
         snapshot = self.observe()
         store = self.adapters.store
+        watch = self.watch
+        pause = watch.begin(self.wall())
+        held = None
         try:
             with store.lock(timeout=min(1.0, self.config.monitor.interval / 4)):
                 before = store.load()
-                decision = decide(snapshot, before, self.config, self.wall())
+                decision, held = hold(decide(snapshot, before, self.config, self.wall()), pause, self.wall())
                 for line in decision.lines:
                     self.log(line)
                 state = decision.state
@@ -116,7 +132,7 @@ class Daemon:
                 if state != before:
                     store.save(state)
                 self.adapters.metrics.observe(snapshot, state)
-                return decision.sentence
+                sentence = decision.sentence
         except LockBusy:
             failures = store.load().failures
             for name, check in snapshot.checks.items():
@@ -124,7 +140,10 @@ class Daemon:
                 for line in check_lines(snapshot, check, count, None):
                     self.log(line)
             self.log("an operator command holds the state lock: watching only this cycle")
-            return "operator command in progress: watching only"
+            sentence = "operator command in progress: watching only"
+        extra = {} if held is None else {f"failover_held:{held.node}": held}
+        watch.end(snapshot, _analysis(sentence), None, sentence, extra)
+        return sentence
 
     def act(self, action: Action, state: DaemonState) -> DaemonState:
         if isinstance(action, Fence):
@@ -132,8 +151,10 @@ class Daemon:
             try:
                 self.adapters.mysql.fence(node)
                 self.log(f"{node.name} fenced: read_only=ON")
+                self.announce((Event("fencing_done", node.name, state.case),))
             except MysqlhaError as exc:
                 self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
+                self.announce((Event("fencing_failed", node.name, state.case, str(exc)),))
             return state
         if isinstance(action, StartFailover):
             veto = self.adapters.hooks.pre_failover(Event("failover_started", action.failed_node, action.case))
@@ -153,8 +174,8 @@ class Daemon:
     def announce(self, events: tuple[Event, ...]) -> None:
         """Tell the hooks, and count failover outcomes."""
         outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
+        self.watch.announce(events)
         for event in events:
-            self.adapters.hooks.notify(event)
             if event.name in outcomes:
                 self.adapters.metrics.failover(event.case or "", outcomes[event.name])
 
@@ -200,6 +221,8 @@ class Daemon:
             for problem in exc.problems:
                 self.log(f"  {problem}")
             return
+        if config.logging.format != self.config.logging.format:
+            setup_logging(config.logging.format)
         self.config = config
         self.adapters.close()
         self.adapters = Adapters.real(config, self.log)
@@ -231,6 +254,15 @@ def preflight(config: Config, supervisor: Supervisor) -> list[str]:
     ]
 
 
+def _analysis(sentence: str) -> str:
+    """The failure class a cycle's sentence names (until decide returns a named analysis)."""
+    if sentence.startswith("both master and candidate failing"):
+        return "both_failing"
+    if sentence.endswith("unreachable from the monitor only"):
+        return "unreachable_from_monitor_only"
+    return ""
+
+
 def main(config_path: str) -> int:
     try:
         config = load_config(config_path)
@@ -245,4 +277,5 @@ def main(config_path: str) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    return Daemon(config, Adapters.real(config)).run()
+    log = setup_logging(config.logging.format)
+    return Daemon(config, Adapters.real(config, log), log).run()

@@ -128,10 +128,19 @@ class Oversight:
         except (OSError, MysqlhaError) as exc:
             self.log(f"history: cannot record {event.name}: {exc}")
 
-    def end(self, snapshot: Snapshot, analysis: str, node: str | None, sentence: str, detail: str = "") -> None:
-        """Announce the conditions that began this cycle; write the heartbeat; update the cycle metrics."""
+    def end(
+        self,
+        snapshot: Snapshot,
+        analysis: str,
+        node: str | None,
+        sentence: str,
+        extra: dict[str, Event] | None = None,
+        detail: str = "",
+    ) -> None:
+        """Announce the conditions that began this cycle (``extra``: the daemon's own, such as a held
+        failover or a step failing again); write the heartbeat; update the cycle metrics."""
         now = self.wall()
-        held = conditions(snapshot, analysis, node, detail)
+        held = {**conditions(snapshot, analysis, node, detail), **(extra or {})}
         self.announce(self.episodes.update(held))
         beat = Beat(
             now, snapshot.number, analysis, sentence, os.getpid(), self.config.monitor.interval, self.paused is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,6 +54,15 @@ def healthy_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
         box.down()
 
 
-def log_lines(box: Sandbox) -> list[str]:
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:[+-]\d\d:\d\d|Z) ")
+
+
+def raw_log_lines(box: Sandbox) -> list[str]:
+    """The daemon's log as written, timestamps and all."""
     path = box.mysqlcheck_log()
     return path.read_text().splitlines() if path.exists() else []
+
+
+def log_lines(box: Sandbox) -> list[str]:
+    """The daemon's log lines without their ISO-8601 timestamp prefix (the classic text)."""
+    return [STAMP.sub("", line, count=1) for line in raw_log_lines(box)]
