@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 
 from ha.config import Config, Node
-from ha.dialect import gtid_covers
+from ha.gtid import flavor_of, gtid_covers
 from ha.model import (
     Action,
     Case,
@@ -141,7 +141,7 @@ def data_risk(state: DaemonState, view: ReplicaView, config: Config) -> str | No
             f"{master} was last seen without semi-sync (or with no semi-sync replica), "
             f"so {candidate} may lack acknowledged writes"
         )
-    flavor = "mysql" if ":" in (state.master_position or "") else "mariadb"  # uuid:n-m sets vs d-s-n
+    flavor = flavor_of(state.master_position or "")
     try:
         covered = not state.master_position or gtid_covers(flavor, view.received, state.master_position)
     except ValueError as exc:

@@ -15,8 +15,9 @@ from typing import Any
 import pymysql
 
 from ha.config import Credentials, Monitor, Node
-from ha.dialect import Dialect, detect, gtid_missing, pick_default_row
+from ha.dialect import Dialect, detect, pick_default_row
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
+from ha.gtid import gtid_missing
 from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
