@@ -35,6 +35,14 @@ def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
     return NodeUnreachable(f"{type(exc).__name__}: {exc}")
 
 
+def one(cur: Cursor) -> tuple[Any, ...]:
+    """The row a statement that always returns one (SELECT @@x, a wait function) returned."""
+    row = cur.fetchone()
+    if row is None:
+        raise NodeAnsweredError("the server returned no row where one was expected")
+    return tuple(row)
+
+
 def rows(cur: Cursor) -> list[dict[str, Any]]:
     names = [column[0] for column in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -59,15 +67,15 @@ def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[C
 def _basics(cur: Cursor) -> tuple[Dialect, bool, str]:
     """The dialect, read_only and binary log GTID position, in two round trips."""
     cur.execute("SELECT @@version, @@global.read_only")
-    version, read_only = cur.fetchone()
+    version, read_only = one(cur)
     dialect = detect(version)
     cur.execute(dialect.position_sql())
-    return dialect, bool(read_only), cur.fetchone()[0] or ""
+    return dialect, bool(read_only), one(cur)[0] or ""
 
 
 def dialect_of(cur: Cursor) -> Dialect:
     cur.execute("SELECT @@version")
-    return detect(cur.fetchone()[0])
+    return detect(one(cur)[0])
 
 
 def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
@@ -78,8 +86,9 @@ def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") 
     if row is None:
         return None
     heartbeats = None
-    if dialect.heartbeat_sql():
-        cur.execute(dialect.heartbeat_sql())
+    heartbeat_sql = dialect.heartbeat_sql()
+    if heartbeat_sql:
+        cur.execute(heartbeat_sql)
         found = cur.fetchone()
         heartbeats = int(found[0]) if found else None
     return dialect.replica_view(node, row, heartbeats)
@@ -204,7 +213,7 @@ class MySQL:
             for statement in dialect.writable_sql():
                 cur.execute(statement)
             cur.execute(dialect.position_sql())
-            return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync roles off"
+            return f"writable at {one(cur)[0] or 'an empty position'}; semi-sync roles off"
 
     def fence(self, node: Node) -> None:
         """Make an old master refuse writes."""
@@ -220,7 +229,7 @@ class MySQL:
         with self.session(node) as cur:
             dialect = dialect_of(cur)
             cur.execute(dialect.holds_sql() if holds else dialect.position_sql())
-            return dialect, cur.fetchone()[0] or ""
+            return dialect, one(cur)[0] or ""
 
     def errant(self, node: Node, source: Node) -> str:
         """What ``node`` holds that ``source`` lacks ("" when nothing): such a node cannot follow ``source``."""
@@ -303,7 +312,7 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
     if not view.received:
         return
     cur.execute(dialect.wait_applied_sql(), (view.received, 0))
-    if dialect.wait_succeeded(cur.fetchone()[0]):
+    if dialect.wait_succeeded(one(cur)[0]):
         return
     if not view.sql_running:
         error = view.last_sql_error or "stopped by hand?"
@@ -316,5 +325,5 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
 def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
     """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
     cur.execute(dialect.wait_applied_sql(), (position, timeout))
-    if not dialect.wait_succeeded(cur.fetchone()[0]):
+    if not dialect.wait_succeeded(one(cur)[0]):
         raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")
