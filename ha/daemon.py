@@ -1,4 +1,4 @@
-"""The loop: observe -> decide -> act, on a fixed schedule; signals only set flags."""
+"""The loop: observe -> decide -> runner, on a fixed schedule; signals only set flags."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import TypeVar
 
 from ha import __version__
 from ha.config import Config, Node, load_config
-from ha.decide import check_lines, decide
+from ha.decide import decide, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
-from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
+from ha.model import Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
-from ha.plan import execute, plan
+from ha.runner import Runner
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
 
@@ -65,6 +65,7 @@ class Daemon:
     wall: Callable[[], float] = time.time
     clock: Callable[[], float] = time.monotonic
     number: int = 0
+    last_sentence: str = ""  # what the last cycle did (also saved in the state file for `status`)
     stopping: bool = False
     reload_requested: bool = False
     wakeup: threading.Event = field(default_factory=threading.Event)
@@ -99,56 +100,49 @@ class Daemon:
         wait(futures.values(), timeout=budget)
         return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}
 
+    def runner(self) -> Runner:
+        adapters = self.adapters
+        return Runner(
+            self.config,
+            adapters.mysql,
+            adapters.supervisor,
+            adapters.store,
+            self.log,
+            self.clock,
+            self.wall,
+            lambda: self.stopping,
+        )
+
     def run_cycle(self) -> str:
-        """One cycle; returns a sentence saying what happened."""
+        """One cycle: observe, decide, hand the decision to the runner; returns what happened."""
         snapshot = self.observe()
         store = self.adapters.store
         try:
             with store.lock(timeout=min(1.0, self.config.monitor.interval / 4)):
                 before = store.load()
-                decision = decide(snapshot, before, self.config, self.wall())
+                decision = self.screen(decide(snapshot, before, self.config, self.wall()))
                 for line in decision.lines:
                     self.log(line)
-                state = decision.state
                 self.announce(decision.events)
-                for action in decision.actions:
-                    state = self.act(action, state)
-                if state != before:
-                    store.save(state)
-                self.adapters.metrics.observe(snapshot, state)
-                return decision.sentence
+                outcome = self.runner().apply(decision, before)
+                self.announce(outcome.events)
+                self.adapters.metrics.observe(snapshot, outcome.state)
+                self.last_sentence = outcome.sentence
         except LockBusy:
-            failures = store.load().failures
-            for name, check in snapshot.checks.items():
-                count = failures.get(name, 0) + 1 if check.status == "failed" else 0
-                for line in check_lines(snapshot, check, count, None):
-                    self.log(line)
-            self.log("an operator command holds the state lock: watching only this cycle")
-            return "operator command in progress: watching only"
+            decision = decide(snapshot, store.load(), self.config, self.wall(), watch_only=True)
+            for line in decision.lines:
+                self.log(line)
+            self.last_sentence = decision.sentence
+        return self.last_sentence
 
-    def act(self, action: Action, state: DaemonState) -> DaemonState:
-        if isinstance(action, Fence):
-            node = self.config.nodes[action.node]
-            try:
-                self.adapters.mysql.fence(node)
-                self.log(f"{node.name} fenced: read_only=ON")
-            except MysqlhaError as exc:
-                self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
-            return state
-        if isinstance(action, StartFailover):
-            veto = self.adapters.hooks.pre_failover(Event("failover_started", action.failed_node, action.case))
-            if veto:
-                self.log(f"{action.failed_node} failing: failover VETOED by the pre_failover hook: {veto}")
-                self.announce((Event("failover_vetoed", action.failed_node, action.case, veto),))
-                return replace(state, phase="armed", case=None, failed_node=None, since=None)
-            self.adapters.store.save(state)
-        assert state.case is not None
-        adapters = self.adapters
-        steps = plan(state.case, self.config, adapters.mysql, adapters.supervisor)
-        after = execute(state, steps, self.config, adapters.store.save, self.log, lambda: self.stopping, self.clock)
-        if after.phase != "failing_over":
-            self.announce((Event("failover_finished", state.failed_node, state.case),))
-        return after
+    def screen(self, decision: Decision) -> Decision:
+        """Ask the pre_failover hook before a failover starts: a veto is decided before anything is announced."""
+        start = next((action for action in decision.actions if isinstance(action, StartFailover)), None)
+        if start is None:
+            return decision
+        ask = Event("failover_started", start.failed_node, start.case, analysis=decision.analysis.kind)
+        veto = self.adapters.hooks.pre_failover(ask)
+        return vetoed(decision, veto) if veto else decision
 
     def announce(self, events: tuple[Event, ...]) -> None:
         """Tell the hooks, and count failover outcomes."""

@@ -18,7 +18,7 @@ from ha.config import Credentials, Monitor, Node
 from ha.dialect import Dialect, detect, pick_default_row
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
 from ha.gtid import gtid_missing
-from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
+from ha.model import NodeCheck, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
 Cursor = pymysql.cursors.Cursor
@@ -123,18 +123,22 @@ class MySQL:
             raise NodeAnsweredError(f"{node.name} gave an answer mysqlha cannot read: {exc}") from exc
 
     def probe(self, node: Node) -> NodeCheck:
-        """One status check: never raises, always returns within the timeouts."""
+        """One look at one node, for the daemon's check and `mysqlha status` alike: never raises,
+        always returns within the timeouts."""
         started = time.monotonic()
         try:
             with self.session(node) as cur:
                 dialect, read_only, position = _basics(cur)
-                cur.execute(dialect.semi_sync_status_sql())
-                semi_sync, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
-                view = replica_status(cur, dialect, node.name) if node.source else None
+                cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
+                status = {name: value for name, value in cur.fetchall()}
+                view = replica_status(cur, dialect, node.name)
         except NodeUnreachable as exc:
             return NodeCheck(node.name, "failed", time.monotonic() - started, str(exc))
         except NodeAnsweredError as exc:
             return NodeCheck(node.name, "answered_error", time.monotonic() - started, str(exc))
+        semi_sync, clients = dialect.semi_sync(status)
+        lowered = {name.lower(): value for name, value in status.items()}
+        replica_on = lowered.get("rpl_semi_sync_slave_status", lowered.get("rpl_semi_sync_replica_status"))
         return NodeCheck(
             node.name,
             "ok",
@@ -144,30 +148,8 @@ class MySQL:
             semi_sync_clients=clients,
             position=position,
             lag=view.lag if view else None,
-        )
-
-    def describe(self, node: Node) -> NodeStatus:
-        """Everything `status` shows about one node; never raises."""
-        try:
-            with self.session(node) as cur:
-                dialect, read_only, position = _basics(cur)
-                cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
-                status = {name: value for name, value in cur.fetchall()}
-                view = replica_status(cur, dialect, node.name)
-        except MysqlhaError as exc:
-            return NodeStatus(node.name, False, str(exc))
-        source_on, clients = dialect.semi_sync(status)
-        lowered = {name.lower(): value for name, value in status.items()}
-        replica_on = lowered.get("rpl_semi_sync_slave_status", lowered.get("rpl_semi_sync_replica_status"))
-        return NodeStatus(
-            node.name,
-            True,
             version=f"{dialect.flavor} {'.'.join(map(str, dialect.version))}",
-            read_only=bool(read_only),
-            position=position,
-            semi_sync_source=source_on,
-            semi_sync_clients=clients,
-            semi_sync_replica=None if replica_on is None else replica_on.upper() == "ON",
+            semi_sync_replica=None if replica_on is None else str(replica_on).upper() == "ON",
             replica=view,
         )
 
@@ -220,6 +202,13 @@ class MySQL:
         with self.session(node) as cur:
             for statement in dialect_of(cur).fence_sql():
                 cur.execute(statement)
+
+    def make_writable(self, node: Node) -> str:
+        """Undo ``fence``: the node accepts writes again (a switchover undone before the promotion)."""
+        with self.session(node) as cur:
+            for statement in dialect_of(cur).writable_sql():
+                cur.execute(statement)
+        return f"{node.name} read_only=OFF"
 
     def position(self, node: Node, holds: bool = False) -> str:
         """The node's binary log GTID position, or (``holds``) every transaction it has."""
