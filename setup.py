@@ -4,6 +4,8 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+LINT = ["ruff>=0.5", "mypy>=1.8", "types-PyYAML", "types-PyMySQL"]  # what scripts/test.sh runs before pytest
+
 setup(
     name="mysqlha",
     version="0.1.0",
@@ -15,8 +17,9 @@ setup(
     packages=find_packages(include=["ha", "ha.*"]),
     install_requires=["PyMySQL>=1.0", "supervisor>=4.2", "PyYAML>=5.4"],
     extras_require={
-        "test": ["pytest>=7", "prometheus-client>=0.17"],
-        "dev": ["pytest>=7", "ruff"],
+        "test": ["pytest>=7", "prometheus-client>=0.17", *LINT],
+        "lint": LINT,
+        "dev": ["pytest>=7", *LINT],
         "metrics": ["prometheus-client>=0.17"],
         "bench": ["matplotlib"],
     },

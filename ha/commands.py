@@ -8,7 +8,7 @@ import shutil
 import time
 import xmlrpc.client
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -17,11 +17,11 @@ from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
 from ha.hooks import HookRunner
 from ha.inspect import look, mismatches, program_mismatches, render_text, to_json
-from ha.model import Case, DaemonState, Event
+from ha.model import Case, DaemonState
 from ha.mysql import MySQL
-from ha.operations import Marks, errant_explanation
-from ha.plan import END_PHASE, execute, plan
+from ha.plans import errant_explanation
 from ha.render import DAEMON_PROGRAM, rendered_files
+from ha.runner import Runner
 from ha.state import StateStore
 from ha.supervisor import Supervisor
 from ha.swap import swapped
@@ -42,6 +42,9 @@ class Tools:
     def load(cls, path: str) -> Tools:
         config = load_config(path)
         return cls(config, MySQL(config.monitor), Supervisor(config.supervisor), StateStore(config.failover.state_file))
+
+    def runner(self) -> Runner:
+        return Runner(self.config, self.mysql, self.supervisor, self.store, print)
 
 
 def status(tools: Tools, as_json: bool) -> int:
@@ -70,23 +73,23 @@ def check_config(tools: Tools) -> int:
 
 
 def ack(tools: Tools, force: bool) -> int:
-    config, store = tools.config, tools.store
-    with store.lock(timeout=LOCK_WAIT):
-        state = store.load()
-        if state.phase == "armed":
-            print("already armed")
-            return 0
-        if state.phase == "failing_over":
-            raise MysqlhaError(f"{state.case} in progress; wait for it to finish")
-        if not force:
-            wrong = program_mismatches(config, tools.supervisor.states())
-            if wrong:
-                raise MysqlhaError(
-                    f"the normal proxy layout is not back ({'; '.join(wrong)}): run `mysqlha failback`, "
-                    "or restore it by hand and ack again (--force skips this check)"
-                )
-        store.save(DaemonState())
-    print(f"armed: automatic failover is on again (was {state.phase}: {state.failed_node})")
+    config = tools.config
+
+    def check(state: DaemonState) -> None:
+        if force:
+            return
+        wrong = program_mismatches(config, tools.supervisor.states())
+        if wrong:
+            raise MysqlhaError(
+                f"the normal proxy layout is not back ({'; '.join(wrong)}): run `mysqlha failback`, "
+                "or restore it by hand and ack again (--force skips this check)"
+            )
+
+    state = tools.runner().rearm(check, LOCK_WAIT)
+    if state.phase == "armed":
+        print("already armed")
+    else:
+        print(f"armed: automatic failover is on again (was {state.phase}: {state.failed_node})")
     return 0
 
 
@@ -135,8 +138,8 @@ def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = 
     return operate(tools, case, node.name, dry_run, ready, swap_config if swap_roles else None)
 
 
-def swap_config(tools: Tools) -> DaemonState:
-    """Rewrite the config with master and candidate swapped (old one kept as .bak), reload the daemon, re-arm."""
+def swap_config(tools: Tools) -> None:
+    """Rewrite the config with master and candidate swapped (old one kept as .bak) and reload the daemon."""
     config = tools.config
     path = Path(config.path)
     data = yaml.safe_load(path.read_text())
@@ -154,7 +157,6 @@ def swap_config(tools: Tools) -> DaemonState:
         print(f"{DAEMON_PROGRAM} told to reload its config (SIGHUP)")
     except (OSError, xmlrpc.client.Error, MysqlhaError) as exc:
         print(f"could not signal {DAEMON_PROGRAM} ({exc}): restart it so it reads the new config")
-    return DaemonState()
 
 
 def operate(
@@ -163,60 +165,35 @@ def operate(
     node: str,
     dry_run: bool,
     ready: Callable[[DaemonState], None],
-    then: Callable[[Tools], DaemonState] | None = None,
+    then: Callable[[Tools], None] | None = None,
 ) -> int:
-    """Run one plan under the state lock, as the daemon would; report the write outage it caused.
+    """Hand one plan to the runner, as the daemon would; report the write outage it caused.
 
-    ``then`` runs, still under the lock, once the plan finished, and gives the state to save.
+    ``then`` runs, still under the lock, once the plan finished; the runner then re-arms.
     """
-    config, store = tools.config, tools.store
-    marks: Marks = {}
-    steps = plan(case, config, tools.mysql, tools.supervisor, marks)
+    config, runner = tools.config, tools.runner()
     if dry_run:
+        steps = runner.plan(case).steps
         print(f"{case} would run {len(steps)} steps (nothing changed):")
         for index, step in enumerate(steps, 1):
             print(f"  {index}. {step.description}")
         if then is not None:
             print(f"  {len(steps) + 1}. swap the master and candidate roles in {config.path} and re-arm")
         return 0
-    with store.lock(timeout=LOCK_WAIT):
-        before = store.load()
-        if before.phase == "failing_over":
-            raise MysqlhaError(f"{before.case} in progress; not starting {case}")
-        ready(before)
-        state = replace(before, phase="failing_over", case=case, failed_node=node, steps_done=0, since=time.time())
-        store.save(state)
-        final = execute(state, steps, config, store.save, print)
-        if final.phase == "failing_over" and case == "switchover" and final.steps_done < 4:
-            final = abort_switchover(tools, before)
-        if then is not None and final.phase == END_PHASE[case]:
-            store.save(then(tools))
+    after = None if then is None else lambda: then(tools)
+    outcome = runner.operate(case, node, ready, after, LOCK_WAIT)
+    marks = outcome.marks
     if "writes_stopped" in marks and "writes_resumed" in marks:
         print(
             f"writes were blocked for {(marks['writes_resumed'] - marks['writes_stopped']) * 1000:.0f} ms "
             "(old master read-only -> new proxies serving)"
         )
-    if final.phase == END_PHASE[case]:
+    if outcome.events:
         hooks = HookRunner(config.hooks, print)
-        hooks.notify(Event("switchover" if case == "switchover" else "failback", node, case))
+        for event in outcome.events:
+            hooks.notify(event)
         hooks.wait_idle(config.hooks.timeout)
-        return 0
-    return 1
-
-
-def abort_switchover(tools: Tools, before: DaemonState) -> DaemonState:
-    """Undo a switchover that failed before master2 was promoted: master1 writable, normal proxies back."""
-    config = tools.config
-    transition = config.proxies.master_down
-    tools.supervisor.stop(transition.start)
-    tools.mysql.make_writable(config.master)
-    tools.supervisor.start([config.proxies.programs[name] for name in transition.stop])
-    tools.store.save(before)
-    print(
-        f"switchover aborted before promoting {config.candidate.name}: {config.master.name} is writable again "
-        "and the normal proxies serve"
-    )
-    return before
+    return 0 if outcome.finished else 1
 
 
 def render(path: str, out: str, installed_config: str | None) -> int:

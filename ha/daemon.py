@@ -1,4 +1,4 @@
-"""The loop: observe -> decide -> act, on a fixed schedule; signals only set flags."""
+"""The loop: observe -> decide -> runner, on a fixed schedule; signals only set flags."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import TypeVar
 
 from ha import __version__
 from ha.config import Config, Node, load_config
-from ha.decide import check_lines, decide
+from ha.decide import decide, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
 from ha.metrics import Metrics
-from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
+from ha.model import Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
 from ha.oversight import Oversight, hold
-from ha.plan import execute, plan
+from ha.runner import Runner
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
 
@@ -67,6 +67,7 @@ class Daemon:
     wall: Callable[[], float] = time.time
     clock: Callable[[], float] = time.monotonic
     number: int = 0
+    last_sentence: str = ""  # what the last cycle did (also saved in the state file for `status`)
     stopping: bool = False
     reload_requested: bool = False
     wakeup: threading.Event = field(default_factory=threading.Event)
@@ -79,7 +80,13 @@ class Daemon:
         if self.oversight is None or self.oversight.hooks is not self.adapters.hooks:
             fresh = Oversight(self.config, self.adapters.hooks, self.adapters.metrics, self.log, self.wall)
             if self.oversight is not None:
-                fresh.episodes, fresh.paused = self.oversight.episodes, self.oversight.paused
+                old = self.oversight
+                fresh.episodes, fresh.paused, fresh.first_failure, fresh.seen = (
+                    old.episodes,
+                    old.paused,
+                    old.first_failure,
+                    old.seen,
+                )
             self.oversight = fresh
         return self.oversight
 
@@ -112,69 +119,68 @@ class Daemon:
         wait(futures.values(), timeout=budget)
         return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}
 
+    def runner(self) -> Runner:
+        adapters = self.adapters
+        return Runner(
+            self.config,
+            adapters.mysql,
+            adapters.supervisor,
+            adapters.store,
+            self.log,
+            self.clock,
+            self.wall,
+            lambda: self.stopping,
+        )
+
     def run_cycle(self) -> str:
-        """One cycle; returns a sentence saying what happened."""
+        """One cycle: observe, decide, hand the decision to the runner; returns what happened."""
         snapshot = self.observe()
-        store = self.adapters.store
-        watch = self.watch
-        pause = watch.begin(self.wall())
-        held = None
+        store, watch, now = self.adapters.store, self.watch, self.wall()
+        pause = watch.begin(now)
+        conditions: dict[str, Event] = {}
         try:
             with store.lock(timeout=min(1.0, self.config.monitor.interval / 4)):
                 before = store.load()
-                decision, held = hold(decide(snapshot, before, self.config, self.wall()), pause, self.wall())
+                watch.operator_changes(before)
+                decision, held = hold(decide(snapshot, before, self.config, now), pause, now)
+                decision = self.screen(decision)
                 for line in decision.lines:
                     self.log(line)
-                state = decision.state
                 self.announce(decision.events)
-                for action in decision.actions:
-                    state = self.act(action, state)
-                if state != before:
-                    store.save(state)
-                self.adapters.metrics.observe(snapshot, state)
-                sentence = decision.sentence
+                runner = self.runner()
+                outcome = runner.apply(decision, before)
+                conditions = watch.settle(outcome.events, runner.journal, why(decision, snapshot))
+                self.count(outcome.events)
+                if held is not None:
+                    conditions[f"failover_held:{held.node}"] = held
+                self.adapters.metrics.observe(snapshot, outcome.state)
+                self.last_sentence = outcome.sentence
+                watch.seen = outcome.state
         except LockBusy:
-            failures = store.load().failures
-            for name, check in snapshot.checks.items():
-                count = failures.get(name, 0) + 1 if check.status == "failed" else 0
-                for line in check_lines(snapshot, check, count, None):
-                    self.log(line)
-            self.log("an operator command holds the state lock: watching only this cycle")
-            sentence = "operator command in progress: watching only"
-        extra = {} if held is None else {f"failover_held:{held.node}": held}
-        watch.end(snapshot, _analysis(sentence), None, sentence, extra)
-        return sentence
+            decision = decide(snapshot, store.load(), self.config, self.wall(), watch_only=True)
+            for line in decision.lines:
+                self.log(line)
+            self.last_sentence = decision.sentence
+        analysis = decision.analysis
+        watch.end(snapshot, analysis.kind, getattr(analysis, "node", None), self.last_sentence, conditions)
+        return self.last_sentence
 
-    def act(self, action: Action, state: DaemonState) -> DaemonState:
-        if isinstance(action, Fence):
-            node = self.config.nodes[action.node]
-            try:
-                self.adapters.mysql.fence(node)
-                self.log(f"{node.name} fenced: read_only=ON")
-                self.announce((Event("fencing_done", node.name, state.case),))
-            except MysqlhaError as exc:
-                self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
-                self.announce((Event("fencing_failed", node.name, state.case, str(exc)),))
-            return state
-        if isinstance(action, StartFailover):
-            veto = self.adapters.hooks.pre_failover(Event("failover_started", action.failed_node, action.case))
-            if veto:
-                self.log(f"{action.failed_node} failing: failover VETOED by the pre_failover hook: {veto}")
-                self.announce((Event("failover_vetoed", action.failed_node, action.case, veto),))
-                return replace(state, phase="armed", case=None, failed_node=None, since=None)
-            self.adapters.store.save(state)
-        assert state.case is not None
-        adapters = self.adapters
-        steps = plan(state.case, self.config, adapters.mysql, adapters.supervisor)
-        after = execute(state, steps, self.config, adapters.store.save, self.log, lambda: self.stopping, self.clock)
-        if after.phase != "failing_over":
-            self.announce((Event("failover_finished", state.failed_node, state.case),))
-        return after
+    def screen(self, decision: Decision) -> Decision:
+        """Ask the pre_failover hook before a failover starts: a veto is decided before anything is announced."""
+        start = next((action for action in decision.actions if isinstance(action, StartFailover)), None)
+        if start is None:
+            return decision
+        ask = Event("failover_started", start.failed_node, start.case, analysis=decision.analysis.kind)
+        veto = self.adapters.hooks.pre_failover(ask)
+        return vetoed(decision, veto) if veto else decision
 
     def announce(self, events: tuple[Event, ...]) -> None:
-        """Tell the hooks, and count failover outcomes."""
-        outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
+        """Tell the hooks, the metrics and the history; count failover outcomes."""
         self.watch.announce(events)
+        self.count(events)
+
+    def count(self, events: tuple[Event, ...]) -> None:
+        outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
         for event in events:
             if event.name in outcomes:
                 self.adapters.metrics.failover(event.case or "", outcomes[event.name])
@@ -254,13 +260,14 @@ def preflight(config: Config, supervisor: Supervisor) -> list[str]:
     ]
 
 
-def _analysis(sentence: str) -> str:
-    """The failure class a cycle's sentence names (until decide returns a named analysis)."""
-    if sentence.startswith("both master and candidate failing"):
-        return "both_failing"
-    if sentence.endswith("unreachable from the monitor only"):
-        return "unreachable_from_monitor_only"
-    return ""
+def why(decision: Decision, snapshot: Snapshot) -> str:
+    """Why a plan ran this cycle, for the history: the analysis and what the failed node's check said."""
+    node = getattr(decision.analysis, "node", None)
+    check = snapshot.checks.get(node or "")
+    said = f": {check.error}" if check is not None and check.error else ""
+    failures = decision.state.failures.get(node or "")
+    counted = f" ({failures} failed checks in a row)" if failures else ""
+    return f"{decision.analysis.kind} {node or ''}{said}{counted}".strip()
 
 
 def main(config_path: str) -> int:

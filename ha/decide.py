@@ -1,13 +1,10 @@
-"""The brain, pure: (snapshot, state, config) -> (new state, actions, log lines, sentence).
+"""The brain, pure: (snapshot, state, config, now) -> Decision(state, analysis, actions, lines, sentence, events).
 
-Failure classes, decided before anything is acted on:
-- ``master_down``: the master failed ``failures`` checks in a row, the candidate answers, no
-  replica of the master still hears from it, and promoting cannot lose an acknowledged write;
-- ``candidate_down``: the candidate failed ``failures`` checks in a row, the master answers, and
-  no replica of the candidate still hears from it;
-- a failing node whose replicas still hear from it is unreachable from the monitor only: logged,
-  never acted on; so is "both failing" (nothing can be promoted safely);
-- a master failure where promotion could lose writes is refused until an operator acknowledges.
+It counts failures, names what it sees (``ha.analysis``: ``MasterDown`` and ``CandidateDown`` are the
+only classes acted on; ``UnreachableFromMonitorOnly``, ``BothFailing``, ``CandidateUnasked`` are
+logged, never acted on; ``DataRiskRefused`` waits for an operator), and says what to do. No I/O:
+``ha.runner`` saves the state it returns and runs the plans it asks for; ``vetoed`` turns a start
+into a veto before anything is announced.
 """
 
 from __future__ import annotations
@@ -15,8 +12,23 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from ha.analysis import (
+    AllHealthy,
+    Analysis,
+    BothFailing,
+    CandidateDown,
+    CandidateUnasked,
+    DataRiskRefused,
+    Failing,
+    FailoverVetoed,
+    MasterDown,
+    OperatorBusy,
+    Resuming,
+    UnreachableFromMonitorOnly,
+    WaitingForOperator,
+)
 from ha.config import Config, Node
-from ha.dialect import gtid_covers
+from ha.gtid import flavor_of, gtid_covers
 from ha.model import (
     Action,
     Case,
@@ -61,15 +73,59 @@ def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], no
     return tracked
 
 
-def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
-    """Count failures, classify, and choose what to do; no I/O. A node's first failure is an event."""
+def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, watch_only: bool = False) -> Decision:
+    """Count failures, classify, and choose what to do; no I/O. A node's first failure is an event.
+
+    ``watch_only``: an operator command holds the state lock, so this cycle logs its checks and
+    changes nothing (the counts it shows are not kept).
+    """
+    if watch_only:
+        return _watch_only(snapshot, state, config)
     decision = _decide(snapshot, state, config, now)
     first = tuple(
         Event("failure_detected", name, None, snapshot.checks[name].error or "")
         for name, count in decision.state.failures.items()
         if count == 1 and state.phase == "armed"
     )
-    return replace(decision, events=first + decision.events) if first else decision
+    kind = decision.analysis.kind
+    events = tuple(replace(event, analysis=kind) for event in first + decision.events)
+    stamped = replace(decision.state, analysis=kind, sentence=decision.sentence)
+    return replace(decision, state=stamped, events=events)
+
+
+def vetoed(decision: Decision, reason: str) -> Decision:
+    """What a starting decision becomes when the pre_failover hook vetoes it: nothing started, one
+    ``failover_vetoed`` instead of ``failover_started``, asked again next cycle."""
+    start = next(action for action in decision.actions if isinstance(action, StartFailover))
+    node, case = start.failed_node, start.case
+    analysis = FailoverVetoed(node, case, reason)
+    sentence = f"failover {case} of {node} vetoed by the pre_failover hook"
+    state = replace(
+        decision.state,
+        phase="armed",
+        case=None,
+        failed_node=None,
+        steps_done=0,
+        since=None,
+        analysis=analysis.kind,
+        sentence=sentence,
+    )
+    lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
+    lines.append(f"{node} failing: failover VETOED by the pre_failover hook: {reason}")
+    kept = tuple(replace(e, analysis=analysis.kind) for e in decision.events if e.name != "failover_started")
+    event = Event("failover_vetoed", node, case, reason, analysis.kind)
+    return Decision(state, analysis, (), tuple(lines), sentence, (*kept, event))
+
+
+def _watch_only(snapshot: Snapshot, state: DaemonState, config: Config) -> Decision:
+    lines: list[str] = []
+    failures = dict(state.failures)
+    for name, check in snapshot.checks.items():
+        failures[name] = failures.get(name, 0) + 1 if check.status == "failed" else 0
+        lines += check_lines(snapshot, check, failures[name], None)
+    lines.append("an operator command holds the state lock: watching only this cycle")
+    counted = replace(state, failures=failures)
+    return Decision(counted, OperatorBusy(), (), tuple(lines), "operator command in progress: watching only")
 
 
 def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
@@ -93,8 +149,10 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
         )
 
     if state.phase == "failing_over":
+        assert state.case is not None
         lines.append(f"{state.case} resuming at step {state.steps_done + 1}")
-        return Decision(state, (ResumeFailover(),), tuple(lines), f"resuming failover {state.case}")
+        resuming = Resuming(state.case, state.steps_done + 1)
+        return Decision(state, resuming, (ResumeFailover(),), tuple(lines), f"resuming {state.case}")
     if state.phase in ("failed_over", "refused", "switched_over"):
         return _after_failover(snapshot, state, config, lines)
 
@@ -102,20 +160,24 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
     candidate_failing = failures[candidate] >= threshold
     if master_failing and candidate_failing:
         lines.append(f"{master} and {candidate} both failing: no safe candidate, not failing over")
-        return Decision(state, (), tuple(lines), "both master and candidate failing: nothing to promote")
+        return Decision(state, BothFailing(), (), tuple(lines), "both master and candidate failing: nothing to promote")
     if master_failing or candidate_failing:
         failed = config.master if master_failing else config.candidate
         heard = still_heard(failed, snapshot, state, config, now) if config.failover.ask_replicas else []
         if heard:
             lines.append(f"{failed.name} unreachable from monitor but replicas still connected: not failing over")
             lines.append(f"  {'; '.join(heard)}")
-            return Decision(state, (), tuple(lines), f"{failed.name} unreachable from the monitor only")
+            analysis: Analysis = UnreachableFromMonitorOnly(failed.name, tuple(heard))
+            return Decision(state, analysis, (), tuple(lines), f"{failed.name} unreachable from the monitor only")
         if candidate_failing:
             return _start(state, lines, "candidate_down", candidate, now)
         return _master_down(snapshot, state, config, now, lines)
-    worst = max(failures.values())
-    sentence = "all checks ok" if worst == 0 else f"failures {failures} of {threshold}"
-    return Decision(state, (), tuple(lines), sentence)
+    worst = max((master, candidate), key=lambda name: failures[name])
+    if failures[worst] == 0:
+        return Decision(state, AllHealthy(), (), tuple(lines), "all checks ok")
+    failing = Failing(worst, failures[worst], threshold)
+    sentence = f"{worst} failing: {failures[worst]} of {threshold} failed checks"
+    return Decision(state, failing, (), tuple(lines), sentence)
 
 
 def still_heard(failed: Node, snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> list[str]:
@@ -141,7 +203,7 @@ def data_risk(state: DaemonState, view: ReplicaView, config: Config) -> str | No
             f"{master} was last seen without semi-sync (or with no semi-sync replica), "
             f"so {candidate} may lack acknowledged writes"
         )
-    flavor = "mysql" if ":" in (state.master_position or "") else "mariadb"  # uuid:n-m sets vs d-s-n
+    flavor = flavor_of(state.master_position or "")
     try:
         covered = not state.master_position or gtid_covers(flavor, view.received, state.master_position)
     except ValueError as exc:
@@ -158,16 +220,17 @@ def _master_down(snapshot: Snapshot, state: DaemonState, config: Config, now: fl
     master, candidate = config.master.name, config.candidate.name
     witness = snapshot.witnesses.get(candidate)
     if witness is None or witness.error is not None:
-        why = witness.error if witness else "not asked"
+        why = witness.error if witness and witness.error else "not asked"
         lines.append(f"{master} failing: not failing over yet: cannot ask {candidate} what it received ({why})")
-        return Decision(state, (), tuple(lines), f"waiting to ask {candidate}")
+        return Decision(state, CandidateUnasked(candidate, why), (), tuple(lines), f"waiting to ask {candidate}")
     risk = f"{candidate} replicates from nothing" if witness.view is None else data_risk(state, witness.view, config)
     if risk and not (config.failover.allow_async_promotion and witness.view is not None):
         reason = f"{risk}; set failover.allow_async_promotion to override"
         lines.append(f"{master} failing: NOT failing over: {reason}")
         refused = replace(state, phase="refused", failed_node=master, since=now, reason=reason)
         event = Event("failover_refused", master, "master_down", reason)
-        return Decision(refused, (), tuple(lines), f"refused to fail over: {reason}", (event,))
+        sentence = f"refused to fail over: {reason}"
+        return Decision(refused, DataRiskRefused(master, reason), (), tuple(lines), sentence, (event,))
     if risk:
         lines.append(f"  WARNING: {risk}; promoting anyway (failover.allow_async_promotion)")
     return _start(state, lines, "master_down", master, now)
@@ -178,7 +241,8 @@ def _start(state: DaemonState, lines: list[str], case: Case, node: str, now: flo
     started = replace(state, phase="failing_over", case=case, failed_node=node, steps_done=0, since=now, reason=None)
     action: Action = StartFailover(case, node)
     event = Event("failover_started", node, case)
-    return Decision(started, (action,), tuple(lines), f"started failover {case} for {node}", (event,))
+    analysis = MasterDown(node) if case == "master_down" else CandidateDown(node)
+    return Decision(started, analysis, (action,), tuple(lines), f"started failover {case} for {node}", (event,))
 
 
 def _after_failover(snapshot: Snapshot, state: DaemonState, config: Config, lines: list[str]) -> Decision:
@@ -188,6 +252,8 @@ def _after_failover(snapshot: Snapshot, state: DaemonState, config: Config, line
     demoted = state.phase == "switched_over" or (state.phase == "failed_over" and state.case == "master_down")
     if demoted and check.status == "ok" and not check.read_only:
         lines.append(f"{master} answers again and is writable: fencing it (read_only=ON)")
-        return Decision(state, (Fence(master),), tuple(lines), f"fencing {master}")
+        fencing = WaitingForOperator(state.phase, master)
+        return Decision(state, fencing, (Fence(master),), tuple(lines), f"fencing {master}")
     what = {"failed_over": "failed over", "refused": "refused to fail over"}.get(state.phase, "switched over")
-    return Decision(state, (), tuple(lines), f"{what} ({state.failed_node}); waiting for an operator")
+    sentence = f"{what} ({state.failed_node}); waiting for an operator"
+    return Decision(state, WaitingForOperator(state.phase), (), tuple(lines), sentence)

@@ -9,16 +9,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ha.gtid import Flavor, squeeze
 from ha.model import ReplicaView
 
-Flavor = Literal["mariadb", "mysql"]
 Version = tuple[int, int, int]
 
 SEMI_SYNC_NAMES = tuple(
     f"Rpl_semi_sync_{role}_{what}" for role in ("master", "source") for what in ("status", "clients", "no_tx")
 )
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
-_INTERVAL = re.compile(r"(\d+)(?:-(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,8 @@ class Dialect:
         if self.mariadb:
             received, applied = _text(row, "Gtid_IO_Pos"), _text(row, "Gtid_Slave_Pos")
         else:
-            received = _strip(_text(row, "Retrieved_Gtid_Set"))
-            applied = _strip(_text(row, "Executed_Gtid_Set"))
+            received = squeeze(_text(row, "Retrieved_Gtid_Set"))
+            applied = squeeze(_text(row, "Executed_Gtid_Set"))
         if heartbeats is None:
             counted = _get(row, "Slave_received_heartbeats")
             heartbeats = None if counted in (None, "") else int(counted)
@@ -174,90 +173,6 @@ def pick_default_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def gtid_covers(dialect_or_flavor: Dialect | Flavor, have: str, need: str) -> bool:
-    """True when every transaction in ``need`` is also in ``have``; ValueError on a malformed GTID."""
-    return not gtid_missing(dialect_or_flavor, have, need)
-
-
-def gtid_missing(dialect_or_flavor: Dialect | Flavor, have: str, need: str) -> str:
-    """What ``need`` has that ``have`` lacks, for a log line; "" when ``have`` covers ``need``."""
-    flavor = dialect_or_flavor.flavor if isinstance(dialect_or_flavor, Dialect) else dialect_or_flavor
-    if flavor == "mariadb":
-        have_pos, missing = _mariadb_position(have), []
-        for domain, (server, seq) in _mariadb_position(need).items():
-            if domain not in have_pos:
-                missing.append(f"{domain}-{server}-{seq} (have nothing in domain {domain})")
-            elif have_pos[domain][1] < seq:
-                missing.append(f"{domain}-{server}-{seq} (have {domain}-{have_pos[domain][0]}-{have_pos[domain][1]})")
-        return ", ".join(missing)
-    have_set, parts = _mysql_set(have), []
-    for key, intervals in _mysql_set(need).items():
-        gaps = _subtract(intervals, have_set.get(key, []))
-        if gaps:
-            parts.append(key + "".join(f":{a}" if a == b else f":{a}-{b}" for a, b in gaps))
-    return ",".join(parts)
-
-
-def _mariadb_position(text: str) -> dict[int, tuple[int, int]]:
-    """'0-1-25,1-2-3' -> {domain: (server, seq)}; the highest seq wins if a domain repeats."""
-    position: dict[int, tuple[int, int]] = {}
-    for token in filter(None, _strip(text).split(",")):
-        try:
-            domain, server, seq = (int(part) for part in token.split("-"))
-        except ValueError:
-            raise ValueError(f"not a MariaDB GTID: {token!r}") from None
-        if domain not in position or position[domain][1] < seq:
-            position[domain] = (server, seq)
-    return position
-
-
-def _mysql_set(text: str) -> dict[str, list[tuple[int, int]]]:
-    """'UUID:1-5:7,uuid2:3' -> {uuid: merged intervals}; tagged GTIDs (8.3+) key as 'uuid:tag'."""
-    found: dict[str, list[tuple[int, int]]] = {}
-    for part in filter(None, _strip(text).lower().split(",")):
-        uuid, *tokens = part.split(":")
-        key = uuid
-        if not uuid or not tokens:
-            raise ValueError(f"not a MySQL GTID set: {part!r}")
-        for token in tokens:
-            match = _INTERVAL.fullmatch(token)
-            if match is None and re.fullmatch(r"[a-z_][a-z0-9_]*", token):
-                key = f"{uuid}:{token}"
-                continue
-            start, end = (int(match[1]), int(match[2] or match[1])) if match else (0, -1)
-            if end < start or start < 1:
-                raise ValueError(f"not a MySQL GTID interval: {token!r} in {part!r}")
-            found.setdefault(key, []).append((start, end))
-    return {key: _merge(intervals) for key, intervals in found.items()}
-
-
-def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _subtract(need: list[tuple[int, int]], have: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The parts of the (merged) ``need`` intervals outside the (merged) ``have`` intervals."""
-    gaps: list[tuple[int, int]] = []
-    for start, end in need:
-        for have_start, have_end in have:
-            if have_end < start or have_start > end:
-                continue
-            if have_start > start:
-                gaps.append((start, have_start - 1))
-            start = have_end + 1
-            if start > end:
-                break
-        if start <= end:
-            gaps.append((start, end))
-    return gaps
-
-
 def _get(row: dict[str, Any], *names: str) -> Any:
     """The value of the first of ``names`` present in ``row``, else None."""
     for name in names:
@@ -269,8 +184,3 @@ def _get(row: dict[str, Any], *names: str) -> Any:
 def _text(row: dict[str, Any], *names: str) -> str:
     value = _get(row, *names)
     return "" if value is None else str(value)
-
-
-def _strip(text: str) -> str:
-    """Drop all whitespace: MySQL breaks long GTID sets with newlines after commas."""
-    return "".join(text.split())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ha.config import Config
-from ha.inspect import ClusterView, program_mismatches, source_name
+from ha.inspect import ClusterView, program_mismatches, source_name, unusable
 from ha.liveness import Beat, stale_after
 from ha.pause import Pause
 from ha.timefmt import age
@@ -38,8 +38,10 @@ class Health:
 def actual_role(config: Config, view: ClusterView, name: str) -> str:
     """``master``, ``replica of X``, ``writable replica of X``, ``read-only, no source``, or ``down``."""
     status = view.nodes[name]
-    if not status.reachable:
+    if status.status == "failed":
         return "down"
+    if status.status != "ok":
+        return "unknown (answered with an error)"
     source = source_name(config, status)
     if source is None:
         return "read-only, no source" if status.read_only else "master"
@@ -83,8 +85,8 @@ def assess(
         critical.append(f"{len(writable)} writable masters: {', '.join(writable)}")
     degraded = []
     for name, status in view.nodes.items():
-        if not status.reachable:
-            degraded.append(f"{name}: down: {status.error}")
+        if status.status != "ok":
+            degraded.append(f"{name}: {unusable(status)}")
         elif status.replica and not (status.replica.io_running == "Yes" and status.replica.sql_running):
             error = status.replica.last_io_error or status.replica.last_sql_error
             degraded.append(
@@ -92,7 +94,7 @@ def assess(
             )
     if len(writable) == 1:
         writer = view.nodes[writable[0]]
-        if not (writer.semi_sync_source and writer.semi_sync_clients):
+        if not (writer.semi_sync and writer.semi_sync_clients):
             degraded.append(f"{writable[0]}: no semi-sync replica (a failover could lose writes)")
     if view.state.phase != "armed":
         degraded.append(f"automatic failover is not armed (phase {view.state.phase})")

@@ -1,4 +1,5 @@
-"""Operator hooks: ``on_event`` hears about every event without blocking; ``pre_failover`` may veto.
+"""Operator hooks: ``on_event`` hears about every event without blocking; ``pre_failover`` may veto;
+``failover.fence_command`` runs as a failover step (``fence_command``).
 
 Hooks run as ``/bin/sh -c <command>`` in a session of their own, with the daemon's environment plus
 the MYSQLHA_* variables of ``hook_env`` (event data only, never a password), and are bounded by
@@ -16,7 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ha.config import Hooks
+from ha.config import Hooks, Node
+from ha.errors import StepFailed
 from ha.model import Event
 
 TAIL_BYTES = 4096  # output kept from a hook: enough for its last line, bounded whatever it prints
@@ -30,6 +32,7 @@ def hook_env(event: Event, wall: float) -> dict[str, str]:
         "MYSQLHA_NODE": event.node,
         "MYSQLHA_CASE": event.case,
         "MYSQLHA_DETAIL": event.detail,
+        "MYSQLHA_ANALYSIS": event.analysis,
         "MYSQLHA_TIME": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds"),
     }
     # a NUL byte cannot be put in an environment (Popen would raise ValueError)
@@ -175,3 +178,29 @@ def _collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int | None,
         proc.wait()
     lines = tail.decode(errors="replace").strip().splitlines()
     return code, lines[-1].strip()[:300] if lines else ""
+
+
+def fence_command(command: str, timeout: float, node: Node) -> str:
+    """Run the operator's fencing command for ``node``; StepFailed unless it exits 0 within ``timeout``."""
+    env = {
+        **os.environ,
+        "MYSQLHA_FAILED_NODE": node.name,
+        "MYSQLHA_FAILED_HOST": node.host,
+        "MYSQLHA_FAILED_PORT": str(node.port),
+    }
+    try:
+        result = subprocess.run(
+            ["/bin/sh", "-c", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StepFailed(f"fence command timed out after {timeout:g} s") from exc
+    output = (result.stdout + result.stderr).strip().splitlines()
+    tail = output[-1] if output else ""
+    if result.returncode != 0:
+        raise StepFailed(f"fence command exited {result.returncode}: {tail}")
+    return tail or "exit 0"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ha.config import Config
 from ha.errors import MysqlhaError
-from ha.model import DaemonState, NodeStatus
+from ha.model import DaemonState, NodeCheck
 from ha.mysql import MySQL
 from ha.render import DAEMON_PROGRAM
 from ha.supervisor import STOPPED_STATES, Supervisor
@@ -17,7 +17,7 @@ from ha.supervisor import STOPPED_STATES, Supervisor
 
 @dataclass(frozen=True)
 class ClusterView:
-    nodes: dict[str, NodeStatus]
+    nodes: dict[str, NodeCheck]
     programs: dict[str, str]  # program -> supervisord state ("UNKNOWN" when supervisord did not answer)
     supervisor_error: str | None
     state: DaemonState
@@ -27,7 +27,7 @@ class ClusterView:
 def look(config: Config, mysql: MySQL, supervisor: Supervisor, state: DaemonState) -> ClusterView:
     """Describe every node concurrently and ask supervisord once."""
     with ThreadPoolExecutor(max_workers=len(config.nodes)) as pool:
-        described = dict(zip(config.nodes, pool.map(mysql.describe, config.nodes.values()), strict=True))
+        described = dict(zip(config.nodes, pool.map(mysql.probe, config.nodes.values()), strict=True))
     try:
         states = supervisor.states()
         error = None
@@ -37,7 +37,7 @@ def look(config: Config, mysql: MySQL, supervisor: Supervisor, state: DaemonStat
     return ClusterView(described, programs, error, state, states.get(DAEMON_PROGRAM))
 
 
-def source_name(config: Config, status: NodeStatus) -> str | None:
+def source_name(config: Config, status: NodeCheck) -> str | None:
     """The configured node a replica replicates from, or its host:port when it is none of them."""
     if status.replica is None:
         return None
@@ -52,8 +52,8 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
     problems = []
     for node in config.nodes.values():
         status = view.nodes[node.name]
-        if not status.reachable:
-            problems.append(f"{node.name}: unreachable: {status.error}")
+        if status.status != "ok":
+            problems.append(f"{node.name}: {unusable(status)}")
             continue
         want_read_only = node.role != "master"
         if status.read_only != want_read_only:
@@ -68,12 +68,12 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
             error = status.replica.last_io_error or status.replica.last_sql_error
             problems.append(f"{node.name}: replication not running (IO {status.replica.io_running}): {error}")
     master, candidate = view.nodes[config.master.name], view.nodes[config.candidate.name]
-    if master.reachable and not (master.semi_sync_source and master.semi_sync_clients):
+    if master.status == "ok" and not (master.semi_sync and master.semi_sync_clients):
         problems.append(
             f"{config.master.name}: semi-sync source not on with a replica "
-            f"(status {master.semi_sync_source}, clients {master.semi_sync_clients})"
+            f"(status {master.semi_sync}, clients {master.semi_sync_clients})"
         )
-    if candidate.reachable and not candidate.semi_sync_replica:
+    if candidate.status == "ok" and not candidate.semi_sync_replica:
         problems.append(f"{config.candidate.name}: not a semi-sync replica")
     if view.supervisor_error:
         problems.append(f"supervisord: {view.supervisor_error}")
@@ -92,6 +92,11 @@ def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:
         elif state != "UNKNOWN" and name not in config.proxies.normal and state not in STOPPED_STATES:
             problems.append(f"{name}: {state}, expected stopped (not in the normal set)")
     return problems
+
+
+def unusable(check: NodeCheck) -> str:
+    what = "unreachable" if check.status == "failed" else "answered with an error"
+    return f"{what}: {check.error}"
 
 
 def daemon_sentence(state: DaemonState) -> str:
@@ -113,20 +118,23 @@ def render_text(
     """The status table; ``roles`` (each node's actual role) replaces the configured one in ROLE."""
     role = roles or {name: node.role for name, node in config.nodes.items()}
     width = max(9, *(len(r) for r in role.values()))
-    rows = [*(header or [f"daemon: {daemon_sentence(view.state)}"]), ""]
+    rows = header or [f"daemon: {daemon_sentence(view.state)}"]
+    if header is None and view.state.sentence:
+        rows.append(f"last cycle: {view.state.sentence} [{view.state.analysis}]")
+    rows.append("")
     rows.append(
         f"{'NODE':10} {'ROLE':{width}} {'UP':3} {'RO':3} {'SOURCE':10} {'IO/SQL':9} {'LAG':5} {'SEMI-SYNC':18} GTID"
     )
     for node in config.nodes.values():
         s = view.nodes[node.name]
-        if not s.reachable:
-            rows.append(f"{node.name:10} {role[node.name]:{width}} {'no':3} {s.error}")
+        if s.status != "ok":
+            rows.append(f"{node.name:10} {role[node.name]:{width}} {'no':3} {unusable(s)}")
             continue
         replica = s.replica
         io_sql = f"{replica.io_running}/{'Yes' if replica.sql_running else 'No'}" if replica else "-"
         lag = "-" if replica is None or replica.lag is None else f"{replica.lag:g}"
         semi = []
-        if s.semi_sync_source:
+        if s.semi_sync:
             semi.append(f"source ON ({s.semi_sync_clients})")
         if s.semi_sync_replica:
             semi.append("replica ON")
@@ -147,7 +155,12 @@ def to_json(config: Config, view: ClusterView) -> dict[str, Any]:
     return {
         "daemon": {**view.state.to_json(), "summary": daemon_sentence(view.state)},
         "nodes": {
-            name: {**asdict(status), "role": config.nodes[name].role, "source": source_name(config, status)}
+            name: {
+                **asdict(status),
+                "reachable": status.status == "ok",
+                "role": config.nodes[name].role,
+                "source": source_name(config, status),
+            }
             for name, status in view.nodes.items()
         },
         "programs": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, get_args
 
+from ha.analysis import ANALYSES
 from ha.model import Case, DaemonState, Snapshot
 
 PHASES = ("armed", "failing_over", "failed_over", "refused", "switched_over")
@@ -40,6 +41,9 @@ class Metrics:
         self._semi_sync = gauge("semi_sync_status", "1 when semi-sync replication is on at the node", "node")
         self._lag = gauge("replication_lag_seconds", "Replication lag of the node", "node")
         self._phase = gauge("daemon_state", "1 for the daemon's current phase, 0 for the others", "phase")
+        self._analysis = gauge(
+            "analysis", "1 for what the last cycle found (its analysis kind), 0 for the others", "kind"
+        )
         self._failovers = prom.Counter(
             "mysqlha_failovers", "Failovers by case and outcome", ("case", "outcome"), registry=registry
         )
@@ -81,6 +85,8 @@ class Metrics:
             self._failures.labels(name).set(count)
         for phase in dict.fromkeys((*PHASES, state.phase)):
             self._phase.labels(phase).set(1 if phase == state.phase else 0)
+        for kind in ANALYSES:
+            self._analysis.labels(kind).set(1 if kind == state.analysis else 0)
 
     def failover(self, case: str, outcome: str) -> None:
         """Count one failover of ``case`` that ended with ``outcome`` (finished, refused, vetoed, stopped)."""

@@ -1,28 +1,16 @@
-"""Immutable values that flow through one cycle: checks, snapshot, state, actions."""
+"""Immutable values that flow through one cycle: checks, snapshot, state, actions, the decision."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from ha.analysis import Analysis
 
 CheckStatus = Literal["ok", "failed", "answered_error"]
 Phase = Literal["armed", "failing_over", "failed_over", "refused", "switched_over"]
 Case = Literal["master_down", "candidate_down", "switchover", "rejoin_master", "failback_master", "failback_candidate"]
-
-
-@dataclass(frozen=True)
-class NodeCheck:
-    """What one status check of one node saw."""
-
-    node: str
-    status: CheckStatus
-    latency: float
-    error: str | None = None
-    read_only: bool | None = None
-    semi_sync: bool | None = None
-    semi_sync_clients: int | None = None
-    position: str | None = None  # GTID position of the binary log
-    lag: float | None = None  # seconds behind its source, for a node that replicates
 
 
 @dataclass(frozen=True)
@@ -43,19 +31,21 @@ class ReplicaView:
 
 
 @dataclass(frozen=True)
-class NodeStatus:
-    """Everything `mysqlha status` shows about one node."""
+class NodeCheck:
+    """What one look at one node saw: the daemon's status check and `mysqlha status` alike."""
 
     node: str
-    reachable: bool
+    status: CheckStatus
+    latency: float
     error: str | None = None
-    version: str | None = None
     read_only: bool | None = None
-    position: str | None = None
-    semi_sync_source: bool | None = None
+    semi_sync: bool | None = None  # the semi-sync source role is on
     semi_sync_clients: int | None = None
-    semi_sync_replica: bool | None = None
-    replica: ReplicaView | None = None
+    position: str | None = None  # GTID position of the binary log
+    lag: float | None = None  # seconds behind its source, for a node that replicates
+    version: str | None = None  # "mariadb 10.11.6"
+    semi_sync_replica: bool | None = None  # the semi-sync replica role is on
+    replica: ReplicaView | None = None  # its view of its source; None when it replicates from nothing
 
 
 @dataclass(frozen=True)
@@ -92,6 +82,9 @@ class DaemonState:
     master_position: str | None = None
     # per witness: [heartbeats, received GTID, wall time they last changed]
     witness_progress: dict[str, list[Any]] = field(default_factory=dict)
+    analysis: str | None = None  # the last cycle's analysis (its kind) ...
+    sentence: str | None = None  # ... and what it did, for `mysqlha status`
+    previous: dict[str, Any] | None = None  # while a plan runs: the state an abort restores (to_json form)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +98,9 @@ class DaemonState:
             "semi_sync_seen": self.semi_sync_seen,
             "master_position": self.master_position,
             "witness_progress": dict(self.witness_progress),
+            "analysis": self.analysis,
+            "sentence": self.sentence,
+            "previous": self.previous,
         }
 
     @classmethod
@@ -116,7 +112,18 @@ class DaemonState:
             raise ValueError(f"unknown phase {state.phase!r} or case {state.case!r}")
         if not isinstance(state.steps_done, int) or state.steps_done < 0 or not isinstance(state.failures, dict):
             raise ValueError("steps_done must be a whole number >= 0 and failures a mapping")
+        if state.previous is not None:
+            if not isinstance(state.previous, dict):
+                raise ValueError("previous must be a mapping")
+            cls.from_json(state.previous)
         return state
+
+    def restored(self) -> DaemonState:
+        """The state saved before the running plan started (what an abort goes back to)."""
+        return DaemonState.from_json(self.previous) if self.previous is not None else DaemonState()
+
+
+# -- what a decision asks for -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -141,19 +148,21 @@ Action = StartFailover | ResumeFailover | Fence
 @dataclass(frozen=True)
 class Event:
     """Something hooks and metrics hear about: failure_detected, failover_started, failover_finished,
-    failover_refused, failover_vetoed, switchover, failback."""
+    failover_refused, failover_vetoed, switchover, failback; ``analysis`` is the cycle's analysis kind."""
 
     name: str
     node: str | None = None
     case: Case | None = None
     detail: str = ""
+    analysis: str = ""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The pure function's answer: new state, what to do, what to log, what to announce."""
+    """The pure function's answer: new state, the analysis, what to do, what to log, what to announce."""
 
     state: DaemonState
+    analysis: Analysis
     actions: tuple[Action, ...]
     lines: tuple[str, ...]
     sentence: str

@@ -15,9 +15,10 @@ from typing import Any
 import pymysql
 
 from ha.config import Credentials, Monitor, Node
-from ha.dialect import Dialect, detect, gtid_missing, pick_default_row
+from ha.dialect import Dialect, detect, pick_default_row
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
-from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
+from ha.gtid import gtid_missing
+from ha.model import NodeCheck, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
 Cursor = pymysql.cursors.Cursor
@@ -32,6 +33,14 @@ def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
             return NodeUnreachable(text)
         return NodeAnsweredError(text)
     return NodeUnreachable(f"{type(exc).__name__}: {exc}")
+
+
+def one(cur: Cursor) -> tuple[Any, ...]:
+    """The row a statement that always returns one (SELECT @@x, a wait function) returned."""
+    row = cur.fetchone()
+    if row is None:
+        raise NodeAnsweredError("the server returned no row where one was expected")
+    return tuple(row)
 
 
 def rows(cur: Cursor) -> list[dict[str, Any]]:
@@ -58,15 +67,15 @@ def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[C
 def _basics(cur: Cursor) -> tuple[Dialect, bool, str]:
     """The dialect, read_only and binary log GTID position, in two round trips."""
     cur.execute("SELECT @@version, @@global.read_only")
-    version, read_only = cur.fetchone()
+    version, read_only = one(cur)
     dialect = detect(version)
     cur.execute(dialect.position_sql())
-    return dialect, bool(read_only), cur.fetchone()[0] or ""
+    return dialect, bool(read_only), one(cur)[0] or ""
 
 
 def dialect_of(cur: Cursor) -> Dialect:
     cur.execute("SELECT @@version")
-    return detect(cur.fetchone()[0])
+    return detect(one(cur)[0])
 
 
 def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
@@ -77,8 +86,9 @@ def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") 
     if row is None:
         return None
     heartbeats = None
-    if dialect.heartbeat_sql():
-        cur.execute(dialect.heartbeat_sql())
+    heartbeat_sql = dialect.heartbeat_sql()
+    if heartbeat_sql:
+        cur.execute(heartbeat_sql)
         found = cur.fetchone()
         heartbeats = int(found[0]) if found else None
     return dialect.replica_view(node, row, heartbeats)
@@ -113,18 +123,22 @@ class MySQL:
             raise NodeAnsweredError(f"{node.name} gave an answer mysqlha cannot read: {exc}") from exc
 
     def probe(self, node: Node) -> NodeCheck:
-        """One status check: never raises, always returns within the timeouts."""
+        """One look at one node, for the daemon's check and `mysqlha status` alike: never raises,
+        always returns within the timeouts."""
         started = time.monotonic()
         try:
             with self.session(node) as cur:
                 dialect, read_only, position = _basics(cur)
-                cur.execute(dialect.semi_sync_status_sql())
-                semi_sync, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
-                view = replica_status(cur, dialect, node.name) if node.source else None
+                cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
+                status = {name: value for name, value in cur.fetchall()}
+                view = replica_status(cur, dialect, node.name)
         except NodeUnreachable as exc:
             return NodeCheck(node.name, "failed", time.monotonic() - started, str(exc))
         except NodeAnsweredError as exc:
             return NodeCheck(node.name, "answered_error", time.monotonic() - started, str(exc))
+        semi_sync, clients = dialect.semi_sync(status)
+        lowered = {name.lower(): value for name, value in status.items()}
+        replica_on = lowered.get("rpl_semi_sync_slave_status", lowered.get("rpl_semi_sync_replica_status"))
         return NodeCheck(
             node.name,
             "ok",
@@ -134,30 +148,8 @@ class MySQL:
             semi_sync_clients=clients,
             position=position,
             lag=view.lag if view else None,
-        )
-
-    def describe(self, node: Node) -> NodeStatus:
-        """Everything `status` shows about one node; never raises."""
-        try:
-            with self.session(node) as cur:
-                dialect, read_only, position = _basics(cur)
-                cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")
-                status = {name: value for name, value in cur.fetchall()}
-                view = replica_status(cur, dialect, node.name)
-        except MysqlhaError as exc:
-            return NodeStatus(node.name, False, str(exc))
-        source_on, clients = dialect.semi_sync(status)
-        lowered = {name.lower(): value for name, value in status.items()}
-        replica_on = lowered.get("rpl_semi_sync_slave_status", lowered.get("rpl_semi_sync_replica_status"))
-        return NodeStatus(
-            node.name,
-            True,
             version=f"{dialect.flavor} {'.'.join(map(str, dialect.version))}",
-            read_only=bool(read_only),
-            position=position,
-            semi_sync_source=source_on,
-            semi_sync_clients=clients,
-            semi_sync_replica=None if replica_on is None else replica_on.upper() == "ON",
+            semi_sync_replica=None if replica_on is None else str(replica_on).upper() == "ON",
             replica=view,
         )
 
@@ -203,13 +195,20 @@ class MySQL:
             for statement in dialect.writable_sql():
                 cur.execute(statement)
             cur.execute(dialect.position_sql())
-            return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync roles off"
+            return f"writable at {one(cur)[0] or 'an empty position'}; semi-sync roles off"
 
     def fence(self, node: Node) -> None:
         """Make an old master refuse writes."""
         with self.session(node) as cur:
             for statement in dialect_of(cur).fence_sql():
                 cur.execute(statement)
+
+    def make_writable(self, node: Node) -> str:
+        """Undo ``fence``: the node accepts writes again (a switchover undone before the promotion)."""
+        with self.session(node) as cur:
+            for statement in dialect_of(cur).writable_sql():
+                cur.execute(statement)
+        return f"{node.name} read_only=OFF"
 
     def position(self, node: Node, holds: bool = False) -> str:
         """The node's binary log GTID position, or (``holds``) every transaction it has."""
@@ -219,7 +218,7 @@ class MySQL:
         with self.session(node) as cur:
             dialect = dialect_of(cur)
             cur.execute(dialect.holds_sql() if holds else dialect.position_sql())
-            return dialect, cur.fetchone()[0] or ""
+            return dialect, one(cur)[0] or ""
 
     def errant(self, node: Node, source: Node) -> str:
         """What ``node`` holds that ``source`` lacks ("" when nothing): such a node cannot follow ``source``."""
@@ -302,7 +301,7 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
     if not view.received:
         return
     cur.execute(dialect.wait_applied_sql(), (view.received, 0))
-    if dialect.wait_succeeded(cur.fetchone()[0]):
+    if dialect.wait_succeeded(one(cur)[0]):
         return
     if not view.sql_running:
         error = view.last_sql_error or "stopped by hand?"
@@ -315,5 +314,5 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
 def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
     """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
     cur.execute(dialect.wait_applied_sql(), (position, timeout))
-    if not dialect.wait_succeeded(cur.fetchone()[0]):
+    if not dialect.wait_succeeded(one(cur)[0]):
         raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, get_args
 
 from ha.config import Config
 from ha.episodes import Episodes
@@ -21,10 +21,12 @@ from ha.history import History
 from ha.hooks import HookRunner
 from ha.liveness import Beat, Heartbeat
 from ha.metrics import Metrics
-from ha.model import Decision, Event, Snapshot, StartFailover
+from ha.model import Case, DaemonState, Decision, Event, Snapshot, StartFailover
 from ha.pause import Pause, PauseStore
 from ha.timefmt import iso
 
+EPISODIC = {"fencing_failed", "step_failed"}  # repeated every cycle while they last: once per episode
+PLAN_ENDS = {"failover_finished": "failover", "switchover": "switchover", "failback": "failback"}
 # events worth reading back later; the rest reach hooks and metrics only
 RECORDED = {
     "failover_started",
@@ -94,6 +96,8 @@ class Oversight:
         self.pauses = PauseStore.for_state(config.failover.state_file)
         self.episodes = Episodes()
         self.paused: Pause | None = None
+        self.first_failure: dict[str, float] = {}  # node -> wall time of its first failed check, this episode
+        self.seen: DaemonState | None = None  # the state at the end of the last cycle
 
     def begin(self, now: float) -> Pause | None:
         """The pause in force this cycle (logged in one short line); an expired one ends and says so."""
@@ -117,10 +121,55 @@ class Oversight:
     def announce(self, events: tuple[Event, ...], **record: Any) -> None:
         """Hooks, the events counter, and the history for what is worth reading later."""
         for event in events:
+            if event.name == "failure_detected" and event.node:
+                self.first_failure[event.node] = self.wall()
             self.hooks.notify(event)
             self.metrics.event(event.name)
             if event.name in RECORDED:
                 self.record(event, **record)
+
+    def settle(self, events: tuple[Event, ...], journal: list[dict[str, Any]], why: str) -> dict[str, Event]:
+        """What a plan run this cycle said: a finished plan is recorded with every step and its
+        duration; a step failing or a fencing failing again is returned as a condition (once per episode)."""
+        conditions: dict[str, Event] = {}
+        for event in events:
+            if event.name in EPISODIC:
+                conditions[f"{event.name}:{event.node}:{event.case}"] = event
+                continue
+            self.announce((event,))
+            if event.name in PLAN_ENDS:
+                fields: dict[str, Any] = {"why": why or None, "steps": list(journal)}
+                fields["took_ms"] = sum(step["ms"] for step in journal)
+                started = self.first_failure.pop(event.node or "", None)
+                if event.name == "failover_finished" and started is not None:
+                    fields["outage_ms"] = round((self.wall() - started) * 1000)
+                    fields["outage_from"] = "the first failed check"
+                self.record(replace(event, name=PLAN_ENDS[event.name]), **fields)
+        return conditions
+
+    def operator_changes(self, state: DaemonState) -> None:
+        """Notice what an operator's command did to the state since the last cycle: say so in the log
+        (a re-arm), and move the counters the command cannot reach (it runs in another process)."""
+        seen, self.seen = self.seen, state
+        if seen is None or (seen.phase, seen.case) == (state.phase, state.case) or seen.phase == "failing_over":
+            return
+        if state.phase == "armed":
+            what = state.sentence or ""
+            if what.startswith("re-armed"):
+                self.log(f"{what}: automatic failover is on again")
+            else:
+                self.log(f"re-armed by an operator: {what or 'automatic failover is on again'}")
+            self.first_failure.clear()
+            case = (state.sentence or "").split(" ", 1)[0]
+            if case in get_args(Case) and case.startswith("failback"):
+                self.metrics.failover(case, "finished")
+                self.metrics.event("failback")
+            else:
+                self.metrics.event("ack")
+        elif state.phase == "switched_over" and seen.phase == "armed":
+            self.log(f"an operator switched over: {state.sentence or state.case}; watching, not failing over")
+            self.metrics.failover("switchover", "finished")
+            self.metrics.event("switchover")
 
     def record(self, event: Event, **fields: Any) -> None:
         try:

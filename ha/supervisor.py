@@ -52,9 +52,11 @@ class TimeoutTransport(xmlrpc.client.Transport):
             conn = super().make_connection(host)
             conn.timeout = self.timeout
             return conn
-        if self._connection[1] is None:
-            self._connection = (host, _UnixConnection(self.socket_path, self.timeout))
-        return self._connection[1]
+        unix = self._connection[1]
+        if unix is None:
+            unix = _UnixConnection(self.socket_path, self.timeout)
+            self._connection = (host, unix)
+        return unix
 
     def send_headers(self, connection: http.client.HTTPConnection, headers: list[tuple[str, str]]) -> None:
         if self.auth:

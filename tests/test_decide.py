@@ -8,10 +8,36 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ha.analysis import (
+    AllHealthy,
+    Analysis,
+    BothFailing,
+    CandidateDown,
+    CandidateUnasked,
+    DataRiskRefused,
+    Failing,
+    FailoverVetoed,
+    MasterDown,
+    OperatorBusy,
+    Resuming,
+    UnreachableFromMonitorOnly,
+    WaitingForOperator,
+)
 from ha.config import Config, parse_config
-from ha.decide import decide
+from ha.decide import decide, vetoed
 from ha.model import DaemonState, Fence, NodeCheck, ReplicaView, ResumeFailover, Snapshot, StartFailover, Witness
 
+
+class AnyReason(str):
+    """Equal to any reason: the refusal's wording is tested on its own."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str)
+
+    __hash__ = str.__hash__
+
+
+ANY_REASON = AnyReason()
 CLASSIC = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
 WALL = 1338877415.0  # Tue Jun  5 06:23:35 2012 UTC
 
@@ -54,30 +80,79 @@ def at(failures1: int, failures2: int = 0, **changes: object) -> DaemonState:
     return replace(ARMED, failures={"master1": failures1, "master2": failures2}, **changes)
 
 
+M1_DOWN = StartFailover("master_down", "master1")
+M2_DOWN = StartFailover("candidate_down", "master2")
+HEALTHY = {"master1": 0, "master2": 0}
+WAITING = "waiting for an operator"
+
+
 @pytest.mark.parametrize(
-    ("master", "candidate", "state", "phase", "actions", "counts"),
+    ("master", "candidate", "state", "phase", "actions", "counts", "analysis", "sentence", "events"),
     [
-        (OK, OK, at(0), "armed", (), {"master1": 0, "master2": 0}),
-        (DOWN, OK, at(0), "armed", (), {"master1": 1, "master2": 0}),
-        (DOWN, OK, at(1), "armed", (), {"master1": 2, "master2": 0}),
-        (DOWN, OK, at(2), "failing_over", (StartFailover("master_down", "master1"),), {"master1": 3, "master2": 0}),
+        (OK, OK, at(0), "armed", (), HEALTHY, AllHealthy(), "all checks ok", ()),
+        (
+            DOWN,
+            OK,
+            at(0),
+            "armed",
+            (),
+            {"master1": 1, "master2": 0},
+            Failing("master1", 1, 3),
+            "master1 failing: 1 of 3 failed checks",
+            ("failure_detected",),
+        ),
+        (DOWN, OK, at(1), "armed", (), {"master1": 2, "master2": 0}, Failing("master1", 2, 3), "2 of 3", ()),
+        (
+            DOWN,
+            OK,
+            at(2),
+            "failing_over",
+            (M1_DOWN,),
+            {"master1": 3, "master2": 0},
+            MasterDown("master1"),
+            "started failover master_down for master1",
+            ("failover_started",),
+        ),
         (
             OK,
             DOWN,
             at(0, 2),
             "failing_over",
-            (StartFailover("candidate_down", "master2"),),
+            (M2_DOWN,),
             {"master1": 0, "master2": 3},
+            CandidateDown("master2"),
+            "started failover candidate_down for master2",
+            ("failover_started",),
         ),
         # one success resets the count
-        (OK, OK, at(2, 2), "armed", (), {"master1": 0, "master2": 0}),
+        (OK, OK, at(2, 2), "armed", (), HEALTHY, AllHealthy(), "all checks ok", ()),
         # a server that answers with an error is alive
-        (DENIED, OK, at(2), "armed", (), {"master1": 0, "master2": 0}),
+        (DENIED, OK, at(2), "armed", (), HEALTHY, AllHealthy(), "all checks ok", ()),
         # both failing: nothing can be promoted safely
-        (DOWN, DOWN, at(2, 2), "armed", (), {"master1": 3, "master2": 3}),
+        (DOWN, DOWN, at(2, 2), "armed", (), {"master1": 3, "master2": 3}, BothFailing(), "nothing to promote", ()),
         # after a failover: watch, never act again
-        (DOWN, OK, at(9, phase="failed_over", case="master_down"), "failed_over", (), {"master1": 10, "master2": 0}),
-        (OK, DOWN, at(0, 9, phase="failed_over", case="candidate_down"), "failed_over", (), None),
+        (
+            DOWN,
+            OK,
+            at(9, phase="failed_over", case="master_down"),
+            "failed_over",
+            (),
+            {"master1": 10, "master2": 0},
+            WaitingForOperator("failed_over"),
+            WAITING,
+            (),
+        ),
+        (
+            OK,
+            DOWN,
+            at(0, 9, phase="failed_over", case="candidate_down"),
+            "failed_over",
+            (),
+            None,
+            WaitingForOperator("failed_over"),
+            WAITING,
+            (),
+        ),
         # interrupted failover resumes
         (
             DOWN,
@@ -86,21 +161,68 @@ def at(failures1: int, failures2: int = 0, **changes: object) -> DaemonState:
             "failing_over",
             (ResumeFailover(),),
             None,
+            Resuming("master_down", 3),
+            "resuming master_down",
+            (),
         ),
         # an old master that answers writable after case 1 is fenced
-        (OK, OK, at(9, phase="failed_over", case="master_down"), "failed_over", (Fence("master1"),), None),
-        (replace(OK, read_only=True), OK, at(9, phase="failed_over", case="master_down"), "failed_over", (), None),
+        (
+            OK,
+            OK,
+            at(9, phase="failed_over", case="master_down"),
+            "failed_over",
+            (Fence("master1"),),
+            None,
+            WaitingForOperator("failed_over", "master1"),
+            "fencing master1",
+            (),
+        ),
+        (
+            replace(OK, read_only=True),
+            OK,
+            at(9, phase="failed_over", case="master_down"),
+            "failed_over",
+            (),
+            None,
+            WaitingForOperator("failed_over"),
+            WAITING,
+            (),
+        ),
+        # a master last seen without semi-sync: refused, not promoted
+        (
+            DOWN,
+            OK,
+            at(2, semi_sync_seen=False),
+            "refused",
+            (),
+            None,
+            DataRiskRefused("master1", ANY_REASON),
+            "refused to fail over",
+            ("failover_refused",),
+        ),
     ],
 )
 def test_decision_table(
-    master: NodeCheck, candidate: NodeCheck, state: DaemonState, phase: str, actions: tuple, counts: dict | None
+    master: NodeCheck,
+    candidate: NodeCheck,
+    state: DaemonState,
+    phase: str,
+    actions: tuple,
+    counts: dict | None,
+    analysis: Analysis,
+    sentence: str,
+    events: tuple[str, ...],
 ) -> None:
     decision = decide(snapshot(master, candidate), state, CONFIG, WALL)
     assert decision.state.phase == phase
     assert decision.actions == actions
     if counts is not None:
         assert decision.state.failures == counts
-    assert decision.sentence
+    assert decision.analysis == analysis
+    assert sentence in decision.sentence
+    assert tuple(event.name for event in decision.events) == events
+    assert all(event.analysis == analysis.kind for event in decision.events)
+    assert (decision.state.analysis, decision.state.sentence) == (analysis.kind, decision.sentence), "kept for status"
 
 
 def test_classic_log_lines() -> None:
@@ -219,3 +341,35 @@ def test_candidate_down_vetoed_by_its_connected_replica_but_not_by_an_unreachabl
     unreachable = {"slave4": Witness("slave4", None, "2003 refused")}
     decision = decide(snapshot(OK, DOWN, witnesses=unreachable), at(0, 2), CONFIG, WALL)
     assert decision.actions == (StartFailover("candidate_down", "master2"),)
+
+
+def test_the_other_analyses_are_named() -> None:
+    heard = {**GONE, "slave3": view("slave3", io="Yes")}
+    unreachable = decide(snapshot(DOWN, OK, witnesses=heard), at(2), CONFIG, WALL).analysis
+    assert isinstance(unreachable, UnreachableFromMonitorOnly) and unreachable.node == "master1"
+    unasked = {**GONE, "master2": Witness("master2", None, "2013 Lost connection")}
+    assert decide(snapshot(DOWN, OK, witnesses=unasked), at(2), CONFIG, WALL).analysis == CandidateUnasked(
+        "master2", "2013 Lost connection"
+    )
+
+
+def test_a_veto_replaces_the_start_before_anything_is_announced() -> None:
+    started = decide(snapshot(DOWN, OK), at(2), CONFIG, WALL)
+    decision = vetoed(started, "pre_failover hook exited 3: maintenance")
+    assert decision.analysis == FailoverVetoed("master1", "master_down", "pre_failover hook exited 3: maintenance")
+    assert decision.actions == () and decision.state.phase == "armed" and decision.state.case is None
+    assert [event.name for event in decision.events] == ["failover_vetoed"]
+    assert (
+        decision.lines[-1]
+        == "master1 failing: failover VETOED by the pre_failover hook: pre_failover hook exited 3: maintenance"
+    )
+    assert "master1 failing: failover starting" not in decision.lines
+    assert decision.state.failures == started.state.failures, "asked again next cycle"
+
+
+def test_watch_only_cycle_logs_the_checks_and_changes_nothing() -> None:
+    decision = decide(snapshot(DOWN, OK), at(2), CONFIG, WALL, watch_only=True)
+    assert decision.analysis == OperatorBusy() and decision.actions == () and decision.events == ()
+    assert decision.lines[1] == "master1 fail detected!" and "3 failures in a row" in decision.lines[2]
+    assert decision.lines[-1] == "an operator command holds the state lock: watching only this cycle"
+    assert decision.sentence == "operator command in progress: watching only"

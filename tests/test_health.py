@@ -10,7 +10,7 @@ from test_decide import classic_config
 from ha.health import CRITICAL, DEGRADED, HEALTHY, actual_role, assess
 from ha.inspect import ClusterView
 from ha.liveness import Beat
-from ha.model import DaemonState, NodeStatus, ReplicaView
+from ha.model import DaemonState, NodeCheck, ReplicaView
 from ha.pause import Pause
 
 CONFIG = classic_config()
@@ -22,28 +22,30 @@ def replica_of(source: str, io: str = "Yes") -> ReplicaView:
     return ReplicaView("x", io, True, "127.0.0.1", CONFIG.nodes[source].port, "0-1-5", "0-1-5", 3)
 
 
-def normal() -> dict[str, NodeStatus]:
+def normal() -> dict[str, NodeCheck]:
     return {
-        "master1": NodeStatus("master1", True, read_only=False, semi_sync_source=True, semi_sync_clients=1),
-        "master2": NodeStatus("master2", True, read_only=True, replica=replica_of("master1"), semi_sync_replica=True),
-        "slave3": NodeStatus("slave3", True, read_only=True, replica=replica_of("master1")),
-        "slave4": NodeStatus("slave4", True, read_only=True, replica=replica_of("master2")),
+        "master1": NodeCheck("master1", "ok", 0.001, read_only=False, semi_sync=True, semi_sync_clients=1),
+        "master2": NodeCheck(
+            "master2", "ok", 0.001, read_only=True, replica=replica_of("master1"), semi_sync_replica=True
+        ),
+        "slave3": NodeCheck("slave3", "ok", 0.001, read_only=True, replica=replica_of("master1")),
+        "slave4": NodeCheck("slave4", "ok", 0.001, read_only=True, replica=replica_of("master2")),
     }
 
 
-def view(nodes: dict[str, NodeStatus], phase: str = "armed") -> ClusterView:
+def view(nodes: dict[str, NodeCheck], phase: str = "armed") -> ClusterView:
     programs = {n: "RUNNING" if n in CONFIG.proxies.normal else "STOPPED" for n in CONFIG.proxies.programs}
     return ClusterView(nodes, programs, None, DaemonState(phase=phase))  # type: ignore[arg-type]
 
 
-def failed_over() -> dict[str, NodeStatus]:
+def failed_over() -> dict[str, NodeCheck]:
     nodes = normal()
-    nodes["master1"] = NodeStatus("master1", False, error="2003 refused")
-    nodes["master2"] = NodeStatus("master2", True, read_only=False)
+    nodes["master1"] = NodeCheck("master1", "failed", 1.0, error="2003 refused")
+    nodes["master2"] = NodeCheck("master2", "ok", 0.001, read_only=False)
     return nodes
 
 
-def two_writers() -> dict[str, NodeStatus]:
+def two_writers() -> dict[str, NodeCheck]:
     nodes = normal()
     nodes["master2"] = replace(nodes["master2"], read_only=False, replica=None)
     return nodes
@@ -60,7 +62,7 @@ def two_writers() -> dict[str, NodeStatus]:
         (failed_over(), "failed_over", "RUNNING", BEAT, None, DEGRADED, "not armed"),
         (two_writers(), "armed", "RUNNING", BEAT, None, CRITICAL, "2 writable masters"),
         (
-            {**normal(), "master1": NodeStatus("master1", False, error="2003")},
+            {**normal(), "master1": NodeCheck("master1", "failed", 1.0, error="2003")},
             "armed",
             "RUNNING",
             BEAT,
@@ -80,7 +82,7 @@ def two_writers() -> dict[str, NodeStatus]:
     ],
 )
 def test_exit_codes(
-    nodes: dict[str, NodeStatus],
+    nodes: dict[str, NodeCheck],
     phase: str,
     program: str | None,
     beat: Beat | None,

@@ -13,7 +13,7 @@ from ha.config import Hooks
 from ha.hooks import HookRunner, hook_env
 from ha.model import Event
 
-EVENT = Event("failover_started", node="db1", case="master_down", detail="3 failed checks")
+EVENT = Event("failover_started", node="db1", case="master_down", detail="3 failed checks", analysis="master_down")
 WALL = 1_700_000_000.25  # 2023-11-14T22:13:20.250 UTC
 
 
@@ -49,6 +49,7 @@ def test_hook_env_describes_the_event() -> None:
         "MYSQLHA_NODE": "db1",
         "MYSQLHA_CASE": "master_down",
         "MYSQLHA_DETAIL": "3 failed checks",
+        "MYSQLHA_ANALYSIS": "master_down",
         "MYSQLHA_TIME": "2023-11-14T22:13:20.250+00:00",
     }
     env = hook_env(Event("switchover", detail="bad\0byte"), WALL)

@@ -9,7 +9,7 @@ import yaml
 from test_decide import CLASSIC, classic_config
 
 from ha.config import parse_config
-from ha.plan import plan
+from ha.plans import build
 from ha.swap import swapped
 
 
@@ -22,8 +22,8 @@ class Untouchable:
 
 def descriptions(case: str, **failover: Any) -> list[str]:
     config = classic_config(**failover)
-    steps = plan(case, config, Untouchable(), Untouchable())  # type: ignore[arg-type]
-    return [step.description for step in steps]
+    plan = build(case, config, Untouchable(), Untouchable())  # type: ignore[arg-type]
+    return [step.description for step in plan.steps]
 
 
 def position(steps: list[str], prefix: str) -> int:
@@ -83,3 +83,38 @@ def test_swapped_roles_describe_the_layout_master2_serves() -> None:
     assert new.nodes["slave3"].source == "master1" and new.nodes["slave4"].source == "master2"
     twice = parse_config(swapped(swapped(data, config), new), str(CLASSIC), read_secrets=False)
     assert (twice.master.name, twice.candidate.name, twice.candidate.source) == ("master1", "master2", "master1")
+
+
+def undo_of(case: str, failed_at: str) -> list[str]:
+    plan = build(case, classic_config(), Untouchable(), Untouchable())  # type: ignore[arg-type, arg-type]
+    index = next(i for i, step in enumerate(plan.steps) if step.description.startswith(failed_at))
+    return [step.description for step in plan.undo_list(index)]
+
+
+def test_a_switchover_failing_before_the_promotion_is_undone_explicitly() -> None:
+    assert undo_of("switchover", "wait until master2") == [
+        "start mysql-proxy-master1, mysql-proxy-master2, mysql-proxy-slave1, mysql-proxy-slave2",
+        "make master1 writable again",
+    ]
+    assert undo_of("switchover", "fence master1") == ["make master1 writable again"]
+    plan = build("switchover", classic_config(), Untouchable(), Untouchable())  # type: ignore[arg-type]
+    promote = position([step.description for step in plan.steps], "promote master2")
+    assert plan.abortable and not plan.committed(promote) and plan.committed(promote + 1)
+
+
+def test_failback_undo_gives_master2_back_its_writes_and_proxies() -> None:
+    assert undo_of("failback_master", "wait until master1 applied everything") == [
+        "start mysql-proxy-master-failover1, mysql-proxy-master-failover2, mysql-proxy-slave-failover1, "
+        "mysql-proxy-slave-failover2",
+        "make master2 writable again",
+    ]
+    assert undo_of("failback_candidate", "start mysql-proxy-slave1") == [
+        "stop mysql-proxy-slave1, mysql-proxy-slave2",
+        "start mysql-proxy-slave-failover3, mysql-proxy-slave-failover4",
+    ]
+
+
+@pytest.mark.parametrize("case", ["master_down", "candidate_down"])
+def test_automatic_failovers_are_retried_never_undone(case: str) -> None:
+    plan = build(case, classic_config(), Untouchable(), Untouchable())  # type: ignore[arg-type]
+    assert not plan.abortable and all(step.undo is None for step in plan.steps)

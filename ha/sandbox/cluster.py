@@ -16,7 +16,7 @@ import yaml
 
 from ha.config import Config, load_config
 from ha.errors import MysqlhaError
-from ha.mysql import cursor, dialect_of, wait_running
+from ha.mysql import cursor, dialect_of, one, wait_running
 from ha.render import DAEMON_PROGRAM, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_state, read_pid, wait_gone
 from ha.sandbox.supervisord import start_supervisord, stop_supervisord, supervisord_conf
@@ -175,7 +175,7 @@ class Sandbox:
             cur.execute("INSERT INTO sandbox_check (note) VALUES ('written through the master proxy')")
             row_id = cur.lastrowid
             cur.execute("SELECT @@port, @@last_gtid")
-            port, gtid = cur.fetchone()
+            port, gtid = one(cur)
         if port != config.master.port:
             raise MysqlhaError(f"{write_program.name} reached port {port}, expected {config.master.name}")
         for server in servers.values():
@@ -184,7 +184,7 @@ class Sandbox:
             wait = max(1.0, deadline - time.monotonic())
             with server.root(timeout=wait + 5) as cur:
                 cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (gtid, wait))
-                if cur.fetchone()[0] != 0:
+                if one(cur)[0] != 0:
                     raise MysqlhaError(f"{server.node.name} did not receive {gtid}")
         for name in config.proxies.normal:
             program = config.proxies.programs[name]
@@ -192,7 +192,7 @@ class Sandbox:
             for _ in range(len(program.backends)):
                 with self.app(program.listen_host, program.listen_port) as cur:
                     cur.execute("SELECT @@port, COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
-                    port, count = cur.fetchone()
+                    port, count = one(cur)
                 if port not in backend_ports or count != 1:
                     raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
 

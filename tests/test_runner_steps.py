@@ -1,4 +1,5 @@
-"""ha.failover runs idempotent steps and saves progress after each; ha.state stores it atomically, under a lock."""
+"""ha.runner runs idempotent steps, saves progress after each, undoes an operator plan that fails before it
+commits; ha.state stores the state atomically, under a lock."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import yaml
 
 from ha.config import Config, parse_config
 from ha.errors import MysqlhaError, StepFailed
-from ha.failover import finished_line
 from ha.model import Case, DaemonState
-from ha.plan import execute
+from ha.plans import Plan, Step, finished_line
+from ha.runner import Runner
 from ha.state import StateStore
-from ha.steps import Step
 
 SHIPPED = Path(__file__).resolve().parent.parent / "conf" / "mysqlha.yml"
 FAILING_OVER = DaemonState(phase="failing_over", case="master_down", failed_node="master1", since=10.0)
@@ -33,6 +33,21 @@ def classic_config() -> Config:
 CONFIG = classic_config()
 
 
+class Store:
+    """Stands in for the state file: records every save."""
+
+    def __init__(self, saved: list[DaemonState]) -> None:
+        self.saved = saved
+
+    def save(self, state: DaemonState) -> None:
+        self.saved.append(state)
+
+
+def failover_plan(case: Case, steps: list[Step]) -> Plan:
+    header = "failover1" if case == "master_down" else "failover2"
+    return Plan(case, tuple(steps), "failed_over", False, f"{header}: {len(steps)} steps", "failover")
+
+
 class Run:
     """Records what the steps did, what was saved and what was logged."""
 
@@ -40,6 +55,7 @@ class Run:
         self.ran: list[int] = []
         self.saved: list[DaemonState] = []
         self.lines: list[str] = []
+        self.undone: list[int] = []
 
     def steps(self, count: int = 4, failing: int | None = None) -> list[Step]:
         def run(index: int) -> None:
@@ -49,10 +65,15 @@ class Run:
 
         return [Step(f"step{index}", lambda index=index: run(index)) for index in range(count)]
 
+    def runner(self, should_stop: Callable[[], bool] = lambda: False) -> Runner:
+        store = Store(self.saved)
+        return Runner(CONFIG, None, None, store, self.lines.append, should_stop=should_stop)  # type: ignore[arg-type]
+
     def __call__(
         self, state: DaemonState, steps: list[Step], should_stop: Callable[[], bool] = lambda: False
     ) -> DaemonState:
-        return execute(state, steps, CONFIG, self.saved.append, self.lines.append, should_stop=should_stop)
+        assert state.case is not None
+        return self.runner(should_stop).run(state, failover_plan(state.case, steps)).state
 
 
 def test_all_steps_run_in_order_and_progress_is_saved_after_each() -> None:
@@ -62,7 +83,8 @@ def test_all_steps_run_in_order_and_progress_is_saved_after_each() -> None:
     assert [(s.phase, s.steps_done) for s in run.saved] == [("failing_over", n) for n in (1, 2, 3, 4)] + [
         ("failed_over", 4)
     ]
-    assert final == run.saved[-1] == replace(FAILING_OVER, phase="failed_over", steps_done=4)
+    sentence = "failover finished! : master2 is new master"
+    assert final == run.saved[-1] == replace(FAILING_OVER, phase="failed_over", steps_done=4, sentence=sentence)
     assert run.lines[0] == "failover1: 4 steps"
     assert "failover finished! : master2 is new master" in run.lines
     assert "until master1 failback" in run.lines[-1]
@@ -122,7 +144,7 @@ def test_should_stop_pauses_before_the_next_step(stop_after: int) -> None:
     ],
 )
 def test_finished_line_is_the_classic_one(case: Case, expected: str) -> None:
-    assert finished_line(DaemonState(phase="failed_over", case=case), CONFIG) == expected
+    assert finished_line(case, CONFIG) == expected
 
 
 def test_candidate_down_is_numbered_failover2() -> None:
@@ -130,6 +152,67 @@ def test_candidate_down_is_numbered_failover2() -> None:
     run(replace(FAILING_OVER, case="candidate_down", failed_node="master2"), run.steps(2))
     assert run.lines[0] == "failover2: 2 steps"
     assert "failover finished! : master2/slave4 has been purged" in run.lines
+
+
+# -- an operator plan that fails before it commits is undone ----------------------------------------------
+
+ARMED = DaemonState(failures={"master1": 0, "master2": 0}, semi_sync_seen=True, master_position="0-1-9")
+SWITCHING = replace(
+    ARMED, phase="failing_over", case="switchover", failed_node="master1", since=5.0, previous=ARMED.to_json()
+)
+
+
+def operator_plan(run: Run, count: int, failing: int | None, commits_at: int, broken_undo: int | None = None) -> Plan:
+    """``count`` steps; step ``commits_at`` commits; every step before it has an undo."""
+
+    def undo(index: int) -> None:
+        run.undone.append(index)
+        if index == broken_undo:
+            raise StepFailed(f"undo {index} broke")
+
+    steps = run.steps(count, failing)
+    with_undo = [
+        replace(step, undo=Step(f"undo{i}", lambda i=i: undo(i)) if i < commits_at else None, commits=i == commits_at)
+        for i, step in enumerate(steps)
+    ]
+    return Plan("switchover", tuple(with_undo), "switched_over", True, "switchover: 5 steps", "switchover")
+
+
+@pytest.mark.parametrize("failing", [0, 1, 2, 3])
+def test_a_failure_before_the_commit_undoes_last_change_first_and_restores_the_previous_state(failing: int) -> None:
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing, commits_at=3))
+    assert run.undone == list(range(min(failing, 2), -1, -1)), "the failing step's own undo too, then backwards"
+    assert outcome.state == run.saved[-1] == replace(ARMED, sentence=outcome.sentence)
+    assert not outcome.finished and outcome.events == ()
+    assert run.lines[-1] == outcome.sentence
+    assert outcome.sentence.startswith(f"switchover aborted and undone (step {failing + 1}/5 step{failing} failed")
+    assert outcome.sentence.endswith("automatic failover armed")
+
+
+def test_a_failure_after_the_commit_is_retried_not_undone() -> None:
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing=4, commits_at=3))
+    assert run.undone == []
+    assert (outcome.state.phase, outcome.state.steps_done) == ("failing_over", 4)
+    assert run.lines[-1] == "switchover stopped at a safe point before step 5; it is retried next cycle"
+
+
+def test_an_undo_that_fails_leaves_the_phase_refused_with_the_reason() -> None:
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing=2, commits_at=3, broken_undo=1))
+    assert run.undone == [2, 1, 0], "the other undo steps still run"
+    state = outcome.state
+    assert (state.phase, state.case, state.previous) == ("refused", "switchover", None)
+    assert state.reason is not None and "undo1: undo 1 broke" in state.reason and "mysqlha ack" in state.reason
+    assert "  undo 2/3 undo1: FAILED: undo 1 broke" in run.lines
+
+
+def test_a_finished_operator_plan_drops_the_saved_previous_state() -> None:
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing=None, commits_at=3))
+    assert outcome.finished and outcome.state.phase == "switched_over" and outcome.state.previous is None
+    assert [event.name for event in outcome.events] == ["switchover"]
 
 
 # -- the state file -----------------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""The one runner: it saves what ``decide`` chose, runs, resumes and aborts every plan, and is the only
+code besides ``decide`` that writes the phase. The daemon and every operator command go through it.
+
+Progress is saved after every step, so a restart resumes a plan at the first step not done. A plan
+an operator started that fails before its committing step (the promotion) is undone with the plan's
+own undo list and the state saved before it started comes back; any other failure stops at a safe
+point and the plan is retried next cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ha.config import Config
+from ha.errors import MysqlhaError
+from ha.model import Case, DaemonState, Decision, Event, Fence
+from ha.mysql import MySQL
+from ha.plans import Marks, Plan, build, finished_line
+from ha.state import StateStore
+from ha.supervisor import Supervisor
+
+FAILOVERS: tuple[Case, ...] = ("master_down", "candidate_down")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a cycle or a plan left things: the saved state, what to announce, one sentence."""
+
+    state: DaemonState
+    events: tuple[Event, ...] = ()
+    sentence: str = ""
+    finished: bool = False  # the plan ran to its end
+    marks: Marks = field(default_factory=dict)
+
+
+@dataclass
+class Runner:
+    config: Config
+    mysql: MySQL
+    supervisor: Supervisor
+    store: StateStore
+    log: Callable[[str], None]
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    should_stop: Callable[[], bool] = lambda: False
+    # every step run, in order: {"n", "description", "ok", "ms", "detail"} (for the history)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+
+    def plan(self, case: Case) -> Plan:
+        return build(case, self.config, self.mysql, self.supervisor, self.clock)
+
+    # -- the daemon ------------------------------------------------------------------------------------
+
+    def apply(self, decision: Decision, before: DaemonState) -> Outcome:
+        """After ``decide`` (state lock held): save the state it chose, then do what it asked."""
+        state = decision.state
+        if state != before:
+            self.store.save(state)
+        outcome = Outcome(state, sentence=decision.sentence)
+        for action in decision.actions:
+            if isinstance(action, Fence):
+                outcome = replace(outcome, events=(*outcome.events, self.fence(action.node)))
+            else:  # StartFailover (already saved as failing_over) or ResumeFailover
+                outcome = self.run(outcome.state)
+        return outcome
+
+    def fence(self, name: str) -> Event:
+        node = self.config.nodes[name]
+        try:
+            self.mysql.fence(node)
+            self.log(f"{node.name} fenced: read_only=ON")
+            return Event("fencing_done", node.name, None, "read_only=ON")
+        except MysqlhaError as exc:
+            self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
+            return Event("fencing_failed", node.name, None, str(exc))
+
+    # -- operator commands -----------------------------------------------------------------------------
+
+    def operate(
+        self,
+        case: Case,
+        node: str,
+        ready: Callable[[DaemonState], None],
+        after: Callable[[], None] | None = None,
+        lock_wait: float = 10.0,
+    ) -> Outcome:
+        """Start the plan of ``case`` under the state lock, as the daemon would, and run it.
+
+        ``ready`` may refuse (raise) after seeing the current state. ``after`` runs, still under the
+        lock, once the plan finished; the runner then re-arms automatic failover.
+        """
+        with self.store.lock(timeout=lock_wait):
+            before = self.store.load()
+            if before.phase == "failing_over":
+                raise MysqlhaError(f"{before.case} in progress; not starting {case}")
+            ready(before)
+            state = replace(
+                before,
+                phase="failing_over",
+                case=case,
+                failed_node=node,
+                steps_done=0,
+                since=self.wall(),
+                reason=None,
+                previous=before.to_json(),
+            )
+            self.store.save(state)
+            outcome = self.run(state)
+            if after is not None and outcome.finished:
+                after()
+                armed = DaemonState(sentence=f"{case} finished; automatic failover armed for the new layout")
+                self.store.save(armed)
+                outcome = replace(outcome, state=armed)
+        return outcome
+
+    def rearm(self, check: Callable[[DaemonState], None], lock_wait: float = 10.0) -> DaemonState:
+        """Re-arm automatic failover (`mysqlha ack`); returns the state it replaced."""
+        with self.store.lock(timeout=lock_wait):
+            state = self.store.load()
+            if state.phase == "armed":
+                return state
+            if state.phase == "failing_over":
+                raise MysqlhaError(f"{state.case} in progress; wait for it to finish")
+            check(state)
+            self.store.save(DaemonState(sentence=f"re-armed by an operator (was {state.phase})"))
+        return state
+
+    # -- running a plan --------------------------------------------------------------------------------
+
+    def run(self, state: DaemonState, plan: Plan | None = None) -> Outcome:
+        """Run (or resume) the plan of ``state.case`` (or ``plan``) from the first step not done."""
+        assert state.case is not None, "a plan runs only in the failing_over phase"
+        plan = plan or self.plan(state.case)
+        started = self.clock()
+        total = len(plan.steps)
+        if state.steps_done == 0:
+            self.log(plan.header)
+        for index in range(state.steps_done, total):
+            if self.should_stop():
+                self.log(f"{plan.label} paused before step {index + 1}/{total}: shutting down; a restart resumes it")
+                return Outcome(state, sentence=f"{plan.label} paused before step {index + 1}", marks=plan.marks)
+            step = plan.steps[index]
+            step_started = self.clock()
+            try:
+                detail = step.run()
+            except MysqlhaError as exc:
+                self.log(f"  step {index + 1}/{total} {step.description}: FAILED: {exc}")
+                self._journal(index + 1, step.description, False, step_started, str(exc))
+                if plan.abortable and not plan.committed(state.steps_done):
+                    return self.abort(state, plan, index, exc)
+                self.log(f"{plan.label} stopped at a safe point before step {index + 1}; it is retried next cycle")
+                failed = Event("step_failed", state.failed_node, state.case, f"step {index + 1}/{total}: {exc}")
+                sentence = f"{plan.label} stopped before step {index + 1}"
+                return Outcome(state, (failed,), sentence, marks=plan.marks)
+            state = replace(state, steps_done=index + 1)
+            self.store.save(state)
+            took = f"{(self.clock() - step_started) * 1000:.0f} ms"
+            self.log(f"  step {index + 1}/{total} {step.description}: ok ({took})" + (f": {detail}" if detail else ""))
+            self._journal(index + 1, step.description, True, step_started, str(detail) if detail else "")
+        return self.finish(state, plan, self.clock() - started)
+
+    def _journal(self, number: int, description: str, ok: bool, started: float, detail: str) -> None:
+        ms = round((self.clock() - started) * 1000)
+        self.journal.append({"n": number, "description": description, "ok": ok, "ms": ms, "detail": detail})
+
+    def finish(self, state: DaemonState, plan: Plan, seconds: float) -> Outcome:
+        """Every step done: move to the plan's end phase, say so, and tell who listens."""
+        case, config = plan.case, self.config
+        took = f"{seconds * 1000:.0f} ms"
+        if case in FAILOVERS:
+            sentence = finished_line(case, config)
+            self.log(sentence)
+            self.log(
+                f"failover actions took {took}; automatic failover is off until {state.failed_node} "
+                "failback (`mysqlha failback`, or `mysqlha ack` once the normal layout is back)"
+            )
+            final = replace(state, phase=plan.end_phase, previous=None, sentence=sentence)
+            event = Event("failover_finished", state.failed_node, case, analysis=state.analysis or "")
+        elif plan.end_phase == "armed":
+            sentence = f"{case} finished in {took}: normal layout restored; automatic failover armed"
+            self.log(sentence)
+            final = DaemonState(sentence=sentence)
+            event = Event("failback", state.failed_node, case)
+        else:
+            sentence = (
+                f"{case} finished in {took}: {config.candidate.name} is master, {config.master.name} its semi-sync "
+                "replica; automatic failover is off until `mysqlha failback`"
+            )
+            self.log(sentence)
+            final = replace(state, phase=plan.end_phase, previous=None, sentence=sentence)
+            event = Event("switchover" if case == "switchover" else "failback", state.failed_node, case)
+        self.store.save(final)
+        return Outcome(final, (event,), sentence, finished=True, marks=plan.marks)
+
+    def abort(self, state: DaemonState, plan: Plan, failed_at: int, error: MysqlhaError) -> Outcome:
+        """Undo a plan that failed before it committed: its undo list, last change first; then the
+        state saved before it started. An undo step that fails leaves the phase ``refused``."""
+        undo = plan.undo_list(failed_at)
+        self.log(f"{plan.label} failed before it committed: undoing {len(undo)} change(s)")
+        problems = []
+        for number, step in enumerate(undo, 1):
+            try:
+                detail = step.run()
+                self.log(f"  undo {number}/{len(undo)} {step.description}: ok" + (f": {detail}" if detail else ""))
+            except MysqlhaError as exc:
+                self.log(f"  undo {number}/{len(undo)} {step.description}: FAILED: {exc}")
+                problems.append(f"{step.description}: {exc}")
+        failed = f"step {failed_at + 1}/{len(plan.steps)} {plan.steps[failed_at].description} failed: {error}"
+        previous = state.restored()
+        if problems:
+            reason = (
+                f"{plan.label} aborted ({failed}) but not fully undone ({'; '.join(problems)}): "
+                "put the layout right by hand, then `mysqlha ack`"
+            )
+            sentence = f"{plan.label} ABORTED, undo incomplete: {reason}"
+            final = replace(
+                previous,
+                phase="refused",
+                case=plan.case,
+                failed_node=state.failed_node,
+                since=self.wall(),
+                reason=reason,
+                sentence=sentence,
+            )
+        else:
+            back = "automatic failover armed" if previous.phase == "armed" else f"back to {previous.phase}"
+            sentence = f"{plan.label} aborted and undone ({failed}); {back}"
+            final = replace(previous, sentence=sentence)
+        self.log(sentence)
+        self.store.save(final)
+        return Outcome(final, sentence=sentence, marks=plan.marks)
