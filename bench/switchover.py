@@ -25,7 +25,7 @@ def measure(box: Sandbox, timeout: float = 120.0) -> dict[str, Any]:
     try:
         time.sleep(1.0)
         wait_for(lambda: writer.ops, 10, "writes flowing")
-        command = [sys.executable, "-m", "ha", "switchover", "--config", str(box.config_path)]
+        command = [sys.executable, "-m", "ha", "switchover", "--yes", "--config", str(box.config_path)]
         started = time.time()
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
         finished = time.time()

@@ -89,6 +89,16 @@ class FailoverVetoed:
 
 
 @dataclass(frozen=True)
+class FailoverPaused:
+    """Not acted on: an operator paused automatic failover (`mysqlha pause`); asked again each cycle."""
+
+    kind: ClassVar[str] = "failover_paused"
+    node: str
+    case: Case
+    by: str
+
+
+@dataclass(frozen=True)
 class Resuming:
     """A plan was interrupted (restart, failed step): carry on from the first step not done."""
 
@@ -123,6 +133,7 @@ Analysis = (
     | CandidateUnasked
     | DataRiskRefused
     | FailoverVetoed
+    | FailoverPaused
     | Resuming
     | WaitingForOperator
     | OperatorBusy

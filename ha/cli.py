@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ha import __version__, commands, daemon, oncall
+from ha import __version__, commands, daemon, forced, oncall
 from ha.config import default_path
 from ha.errors import ConfigError, MysqlhaError
 
@@ -59,9 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="one JSON object per line")
     history.add_argument("--since", default=None, help="a duration back (2h, 1d) or an ISO date/time")
     switch = with_config(sub.add_parser("switchover", help="planned, lossless move of the master to the candidate"))
-    switch.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
+    switch.add_argument(
+        "--dry-run", action="store_true", help="print the plan, check the preconditions (exit 1 if they fail)"
+    )
+    switch.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    force = with_config(
+        sub.add_parser("failover", help="force case 1 (promote the candidate) after a refusal or on demand")
+    )
+    force.add_argument(
+        "--accept-data-loss", action="store_true", help="accept losing what the candidate never received"
+    )
+    force.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     back = with_config(sub.add_parser("failback", help="bring the failed node back and restore the normal layout"))
-    back.add_argument("--dry-run", action="store_true", help="print the plan step by step; change nothing")
+    back.add_argument(
+        "--dry-run", action="store_true", help="print the plan, check the preconditions (exit 1 if they fail)"
+    )
     back.add_argument("--rejoin-only", action="store_true", help="rejoin master1 under master2 and stop there")
     back.add_argument(
         "--swap-roles",
@@ -116,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "history":
             return oncall.history(tools.config, args.json, args.since)
         if args.command == "switchover":
-            return commands.switchover(tools, args.dry_run)
+            return commands.switchover(tools, args.dry_run, args.yes)
+        if args.command == "failover":
+            return forced.failover(tools, args.accept_data_loss, args.yes)
         return commands.failback(tools, args.dry_run, args.rejoin_only, args.swap_roles)
     except ConfigError as exc:
         print("mysqlha: invalid configuration:", file=sys.stderr)

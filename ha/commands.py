@@ -15,10 +15,13 @@ import yaml
 
 from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
+from ha.forced import confirm
+from ha.history import History
 from ha.hooks import HookRunner
 from ha.inspect import look, mismatches, program_mismatches, render_text, to_json
-from ha.model import Case, DaemonState
+from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
+from ha.oncall import operator_name
 from ha.plans import errant_explanation
 from ha.render import DAEMON_PROGRAM, rendered_files
 from ha.runner import Runner
@@ -88,12 +91,18 @@ def ack(tools: Tools, force: bool) -> int:
     state = tools.runner().rearm(check, LOCK_WAIT)
     if state.phase == "armed":
         print("already armed")
-    else:
-        print(f"armed: automatic failover is on again (was {state.phase}: {state.failed_node})")
+        return 0
+    by = operator_name()
+    detail = f"was {state.phase}" + (f" ({state.case} of {state.failed_node})" if state.case else "")
+    History.for_config(config).record("ack", by=by, detail=detail, forced=force or None)
+    hooks = HookRunner(config.hooks, print)
+    hooks.notify(Event("ack", state.failed_node, state.case, f"{detail}; by {by}"))
+    hooks.wait_idle(config.hooks.timeout)
+    print(f"armed: automatic failover is on again ({detail})")
     return 0
 
 
-def switchover(tools: Tools, dry_run: bool) -> int:
+def switchover(tools: Tools, dry_run: bool, yes: bool = True) -> int:
     """Planned, lossless move of the master role from master1 to master2."""
     config = tools.config
 
@@ -108,7 +117,8 @@ def switchover(tools: Tools, dry_run: bool) -> int:
         if problems:
             raise MysqlhaError("not switching over:\n  " + "\n  ".join(problems))
 
-    return operate(tools, "switchover", config.master.name, dry_run, ready)
+    question = f"Move the master role from {config.master.name} to {config.candidate.name} (writes pause briefly)?"
+    return operate(tools, "switchover", config.master.name, dry_run, ready, confirm_with=None if yes else question)
 
 
 def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = False) -> int:
@@ -166,10 +176,12 @@ def operate(
     dry_run: bool,
     ready: Callable[[DaemonState], None],
     then: Callable[[Tools], None] | None = None,
+    confirm_with: str | None = None,
 ) -> int:
     """Hand one plan to the runner, as the daemon would; report the write outage it caused.
 
-    ``then`` runs, still under the lock, once the plan finished; the runner then re-arms.
+    ``then`` runs, still under the lock, once the plan finished; the runner then re-arms. A dry run
+    evaluates the preconditions too and exits 1 when they fail. ``confirm_with`` asks first.
     """
     config, runner = tools.config, tools.runner()
     if dry_run:
@@ -179,15 +191,34 @@ def operate(
             print(f"  {index}. {step.description}")
         if then is not None:
             print(f"  {len(steps) + 1}. swap the master and candidate roles in {config.path} and re-arm")
+        try:
+            ready(tools.store.load())
+        except MysqlhaError as exc:
+            print(f"preconditions FAIL: {exc}")
+            return 1
+        print("preconditions: ok")
         return 0
+    if confirm_with is not None and not confirm(confirm_with):
+        print(f"not running {case}")
+        return 1
     after = None if then is None else lambda: then(tools)
     outcome = runner.operate(case, node, ready, after, LOCK_WAIT)
     marks = outcome.marks
+    outage = None
     if "writes_stopped" in marks and "writes_resumed" in marks:
-        print(
-            f"writes were blocked for {(marks['writes_resumed'] - marks['writes_stopped']) * 1000:.0f} ms "
-            "(old master read-only -> new proxies serving)"
-        )
+        outage = round((marks["writes_resumed"] - marks["writes_stopped"]) * 1000)
+        print(f"writes were blocked for {outage} ms (old master read-only -> new proxies serving)")
+    journal = list(runner.journal)
+    History.for_config(config).record(
+        "switchover" if case == "switchover" else "failback",
+        node=node,
+        case=case,
+        by=operator_name(),
+        outcome="finished" if outcome.finished else outcome.sentence,
+        steps=journal,
+        took_ms=sum(step["ms"] for step in journal),
+        outage_ms=outage,
+    )
     if outcome.events:
         hooks = HookRunner(config.hooks, print)
         for event in outcome.events:

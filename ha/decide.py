@@ -44,16 +44,30 @@ from ha.model import (
     Witness,
 )
 
+STILL_FAILING = {
+    "failing_over": "still failing, failover in progress",
+    "failed_over": "still failing, already failed over",
+    "refused": "still failing, failover refused",
+    "switched_over": "still failing, switched over",
+}
 
-def check_lines(snapshot: Snapshot, check: NodeCheck, failures: int, threshold: int | None) -> list[str]:
-    """The classic lines for one check, plus one indented detail line when something is wrong."""
+
+def check_lines(
+    snapshot: Snapshot, check: NodeCheck, failures: int, threshold: int | None, phase: str = "armed"
+) -> list[str]:
+    """The classic lines for one check, plus one indented detail line when something is wrong.
+
+    The count stops at the threshold ("failure 5 of 5"); once failed over it says so instead."""
     lines = [f"{snapshot.number}: {check.node} status check at {time.ctime(snapshot.wall_time)}"]
     took = f"{check.latency * 1000:.0f} ms"
     if check.status == "ok":
         lines.append("ok")
     elif check.status == "failed":
         lines.append(f"{check.node} fail detected!")
-        count = f"failure {failures} of {threshold}" if threshold else f"{failures} failures in a row"
+        if threshold:
+            count = f"failure {min(failures, threshold)} of {threshold}"
+        else:
+            count = STILL_FAILING.get(phase, f"{failures} failures in a row")
         lines.append(f"  {check.error} after {took}; {count}")
     else:
         lines.append(f"{check.node} answered with an error: MONITORING PROBLEM, not counted as a failure")
@@ -136,7 +150,9 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
     for name in (master, candidate):
         check = snapshot.checks[name]
         failures[name] = failures.get(name, 0) + 1 if check.status == "failed" else 0
-        lines += check_lines(snapshot, check, failures[name], threshold if state.phase == "armed" else None)
+        lines += check_lines(
+            snapshot, check, failures[name], threshold if state.phase == "armed" else None, state.phase
+        )
     state = replace(
         state, failures=failures, witness_progress=track_witnesses(snapshot.witnesses, state.witness_progress, now)
     )

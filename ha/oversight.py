@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, get_args
 
+from ha.analysis import FailoverPaused
 from ha.config import Config
 from ha.episodes import Episodes
 from ha.errors import MysqlhaError
@@ -29,6 +30,7 @@ EPISODIC = {"fencing_failed", "step_failed"}  # repeated every cycle while they 
 PLAN_ENDS = {"failover_finished": "failover", "switchover": "switchover", "failback": "failback"}
 # events worth reading back later; the rest reach hooks and metrics only
 RECORDED = {
+    "failure_detected",
     "failover_started",
     "failover_refused",
     "failover_vetoed",
@@ -56,11 +58,14 @@ def hold(decision: Decision, pause: Pause | None, now: float) -> tuple[Decision,
     state = replace(decision.state, phase="armed", case=None, failed_node=None, steps_done=0, since=None)
     lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
     lines.append(f"{node} failing: NOT failing over ({case}): automatic failover {pause.describe(now)}")
+    sentence = f"{case} of {node} not started: automatic failover is paused"
+    analysis = FailoverPaused(node, case, pause.by)
     changes: dict[str, Any] = {
-        "state": state,
+        "state": replace(state, analysis=analysis.kind, sentence=sentence),
+        "analysis": analysis,
         "actions": tuple(a for a in decision.actions if a is not start),
         "lines": tuple(lines),
-        "sentence": f"{case} of {node} not started: automatic failover is paused",
+        "sentence": sentence,
         "events": tuple(e for e in decision.events if e.name != "failover_started"),
     }
     return replace(decision, **changes), Event("failover_held", node, case, f"paused by {pause.by}: {pause.reason}")
@@ -166,6 +171,15 @@ class Oversight:
                 self.metrics.event("failback")
             else:
                 self.metrics.event("ack")
+        elif state.phase == "failed_over" and seen.phase in ("armed", "refused"):
+            forced = next(
+                (e for e in reversed(list(self.history.read(seen.since))) if e["event"] == "failover_forced"), {}
+            )
+            self.log(
+                f"failover forced by {forced.get('by', 'an operator')} (may be lost: {forced.get('lost_gtids', '?')}): "
+                f"{state.sentence or state.case}; automatic failover is off until failback"
+            )
+            self.metrics.failover("master_down", "finished")
         elif state.phase == "switched_over" and seen.phase == "armed":
             self.log(f"an operator switched over: {state.sentence or state.case}; watching, not failing over")
             self.metrics.failover("switchover", "finished")

@@ -373,3 +373,12 @@ def test_watch_only_cycle_logs_the_checks_and_changes_nothing() -> None:
     assert decision.lines[1] == "master1 fail detected!" and "3 failures in a row" in decision.lines[2]
     assert decision.lines[-1] == "an operator command holds the state lock: watching only this cycle"
     assert decision.sentence == "operator command in progress: watching only"
+
+
+def test_the_count_stops_at_the_threshold_then_says_already_failed_over() -> None:
+    past = decide(snapshot(DOWN, DOWN), at(7, 7), CONFIG, WALL)
+    assert "failure 3 of 3" in past.lines[2] and "failure 8" not in " ".join(past.lines)
+    after = decide(
+        snapshot(DOWN, OK), at(9, phase="failed_over", case="master_down", failed_node="master1"), CONFIG, WALL
+    )
+    assert after.lines[2].endswith("; still failing, already failed over")

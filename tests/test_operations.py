@@ -67,7 +67,7 @@ def test_switchover_and_failback_round_trip_lose_nothing(make_sandbox: Callable[
     writer.start()
     try:
         wait_for(lambda: len(writer.acked) >= 50, 30, "writes flowing")
-        over = mysqlha(box, "switchover")
+        over = mysqlha(box, "switchover", "--yes")
         assert over.returncode == 0, over.stdout + over.stderr
         print(over.stdout.splitlines()[-1])
         assert state(box).phase == "switched_over"
@@ -175,10 +175,10 @@ def test_operator_and_daemon_respect_one_lock(make_sandbox: Callable[..., Sandbo
     store = StateStore(box.config.failover.state_file)
     with store.lock():
         wait_for(lambda: any("holds the state lock" in line for line in log_lines(box)), 10, "the daemon to wait")
-        busy = mysqlha(box, "switchover")
+        busy = mysqlha(box, "switchover", "--yes")
         assert busy.returncode == 1 and "holds the lock" in busy.stderr
     supervisor = box.supervisor().rpc.supervisor
     supervisor.stopProcess("mysqlcheck", True)
     store.save(type(store.load())(phase="failing_over", case="master_down", failed_node="master1"))
-    refused = mysqlha(box, "switchover")
+    refused = mysqlha(box, "switchover", "--yes")
     assert refused.returncode == 1 and "in progress" in refused.stderr
