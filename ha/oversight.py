@@ -172,9 +172,8 @@ class Oversight:
             else:
                 self.metrics.event("ack")
         elif state.phase == "failed_over" and seen.phase in ("armed", "refused"):
-            forced = next(
-                (e for e in reversed(list(self.history.read(seen.since))) if e["event"] == "failover_forced"), {}
-            )
+            recent = list(self.history.read(self.wall() - 3600))
+            forced: dict[str, Any] = next((e for e in reversed(recent) if e["event"] == "failover_forced"), {})
             self.log(
                 f"failover forced by {forced.get('by', 'an operator')} (may be lost: {forced.get('lost_gtids', '?')}): "
                 f"{state.sentence or state.case}; automatic failover is off until failback"
