@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench.load import TABLE
 from ha.errors import MysqlhaError
+from ha.logsetup import unstamped
 from ha.model import DaemonState
 from ha.sandbox.cluster import Sandbox, free_base_port
 from ha.sandbox.poll import wait_for
@@ -111,8 +112,9 @@ def state(box: Sandbox) -> DaemonState:
 
 
 def log_lines(box: Sandbox) -> list[str]:
+    """The daemon's log lines, without the timestamp prefix of the default ``iso`` format."""
     path = box.mysqlcheck_log()
-    return path.read_text().splitlines() if path.exists() else []
+    return [unstamped(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def listen(box: Sandbox, program: str) -> tuple[str, int]:

@@ -23,11 +23,11 @@ from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.oncall import operator_name
 from ha.plans import errant_explanation
-from ha.render import DAEMON_PROGRAM, rendered_files
+from ha.render import DAEMON_PROGRAM, proxy_programs, rendered_files
 from ha.runner import Runner
 from ha.state import StateStore
 from ha.supervisor import Supervisor
-from ha.swap import swapped
+from ha.swap import swapped, swapped_text
 
 LOCK_WAIT = 10.0  # seconds an operator command waits for the daemon's cycle to release the lock
 
@@ -149,24 +149,48 @@ def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = 
 
 
 def swap_config(tools: Tools) -> None:
-    """Rewrite the config with master and candidate swapped (old one kept as .bak) and reload the daemon."""
+    """Rewrite the config with master and candidate swapped and reload the daemon.
+
+    The old file is kept as .bak; the new one keeps its mode, owner and every comment outside the
+    rewritten sections (nodes, proxies). Rendered supervisord program files beside the HAProxy
+    configs are rewritten too, so the new normal set is what autostarts.
+    """
     config = tools.config
     path = Path(config.path)
-    data = yaml.safe_load(path.read_text())
+    text = path.read_text()
+    data = yaml.safe_load(text)
     new = swapped(data, config)
-    parse_config(new, config.path, read_secrets=False)  # refuse to write a config the daemon would reject
+    new_config = parse_config(new, config.path, read_secrets=False)  # refuse a config the daemon would reject
     backup = path.with_name(path.name + ".bak")
     shutil.copy2(path, backup)
-    tmp = path.with_name(f".{path.name}.tmp")
-    header = f"# roles swapped by `mysqlha failback --swap-roles` on {time.ctime()}; previous config: {backup}\n"
-    tmp.write_text(header + yaml.safe_dump(new, sort_keys=False, default_flow_style=None, width=120))
-    os.replace(tmp, path)
+    note = f"roles swapped by `mysqlha failback --swap-roles` on {time.ctime()}; previous config: {backup}"
+    replace_keeping_owner(path, swapped_text(text, data, new, note))
     print(f"{path}: {config.candidate.name} is now the master and {config.master.name} the candidate ({backup} kept)")
+    programs = Path(config.proxies.config_dir).parent / "supervisord.conf.d" / "haproxy.conf"
+    if programs.exists():
+        replace_keeping_owner(programs, proxy_programs(new_config))
+        print(f"{programs}: rewritten, the new normal set autostarts (no `supervisorctl update` needed now)")
     try:
         tools.supervisor.rpc.supervisor.signalProcess(DAEMON_PROGRAM, "HUP")
         print(f"{DAEMON_PROGRAM} told to reload its config (SIGHUP)")
     except (OSError, xmlrpc.client.Error, MysqlhaError) as exc:
         print(f"could not signal {DAEMON_PROGRAM} ({exc}): restart it so it reads the new config")
+
+
+def replace_keeping_owner(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, keeping its mode and (when allowed) its owner."""
+    info = path.stat()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), info.st_mode & 0o7777)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, info.st_mode & 0o7777)
+    try:
+        os.chown(tmp, info.st_uid, info.st_gid)
+    except PermissionError:
+        pass  # an ordinary user cannot give a file away; it keeps the mode
+    os.replace(tmp, path)
 
 
 def operate(

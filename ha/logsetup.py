@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from typing import IO
@@ -19,6 +20,7 @@ from typing import IO
 from ha.timefmt import iso
 
 FORMATS = ("iso", "classic", "json")
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:[+-]\d\d:\d\d|Z) ")
 LOGGER = "mysqlha"
 
 
@@ -39,6 +41,11 @@ class LineFormatter(logging.Formatter):
         if self.style_name == "json":
             return json.dumps({"time": when, "level": record.levelname.lower(), "message": message})
         return "\n".join(f"{when} {line}" for line in message.split("\n"))
+
+
+def unstamped(line: str) -> str:
+    """A log line without its ``iso`` timestamp prefix: the classic text (for tests and the benchmark)."""
+    return STAMP.sub("", line, count=1)
 
 
 def setup_logging(style: str = "iso", stream: IO[str] | None = None) -> Callable[[str], None]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import yaml
+
 from ha.config import Config
 
 
@@ -36,3 +38,24 @@ def swapped(data: dict[str, Any], config: Config) -> dict[str, Any]:
     }
     new["proxies"]["candidate_down"] = {"stop": [], "start": []}
     return new
+
+
+def swapped_text(text: str, old: dict[str, Any], new: dict[str, Any], note: str) -> str:
+    """``text`` (the YAML of ``old``) with every top-level section that differs in ``new`` rewritten.
+
+    Every other line, comments included, is kept as it was; a rewritten section starts with ``note``.
+    """
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", "\n", "-") and ":" in line]
+    out = list(lines)
+    for position in reversed(range(len(starts))):
+        start = starts[position]
+        key = lines[start].split(":", 1)[0].strip()
+        if key not in new or old.get(key) == new[key]:
+            continue
+        end = starts[position + 1] if position + 1 < len(starts) else len(lines)
+        while end - 1 > start and (lines[end - 1].startswith("#") or not lines[end - 1].strip()):
+            end -= 1  # comments and blank lines just above the next section belong to it
+        block = yaml.safe_dump({key: new[key]}, sort_keys=False, default_flow_style=None, width=120)
+        out[start:end] = [f"# {note}\n", block]
+    return "".join(out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ha.errors import MysqlhaError
+from ha.logsetup import unstamped
 from ha.sandbox import poll
 from ha.sandbox.cluster import Sandbox, free_base_port
 
@@ -54,9 +54,6 @@ def healthy_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
         box.down()
 
 
-STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:[+-]\d\d:\d\d|Z) ")
-
-
 def raw_log_lines(box: Sandbox) -> list[str]:
     """The daemon's log as written, timestamps and all."""
     path = box.mysqlcheck_log()
@@ -65,4 +62,4 @@ def raw_log_lines(box: Sandbox) -> list[str]:
 
 def log_lines(box: Sandbox) -> list[str]:
     """The daemon's log lines without their ISO-8601 timestamp prefix (the classic text)."""
-    return [STAMP.sub("", line, count=1) for line in raw_log_lines(box)]
+    return [unstamped(line) for line in raw_log_lines(box)]

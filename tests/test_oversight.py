@@ -11,6 +11,7 @@ from ha.config import Hooks
 from ha.decide import decide
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
+from ha.model import DaemonState, Event
 from ha.oversight import Oversight, hold
 from ha.pause import Pause
 
@@ -66,3 +67,29 @@ def test_conditions_are_announced_once_per_episode_and_recorded(tmp_path: Path) 
     assert events == ["monitoring_problem", "monitoring_problem"]
     beat = watch.heartbeat.read()
     assert beat is not None and beat.number == blind.number and beat.sentence == "all checks ok"
+
+
+def test_a_finished_plan_is_recorded_with_its_steps_and_outage(tmp_path: Path) -> None:
+    watch, _ = oversight(tmp_path)
+    watch.announce((Event("failure_detected", "master1", None, "2003"),))
+    journal = [{"n": 1, "description": "stop x", "ok": True, "ms": 19, "detail": ""}]
+    failed = Event("step_failed", "master1", "master_down", "step 3/5: not caught up")
+    finished = Event("failover_finished", "master1", "master_down")
+    conditions = watch.settle((failed, finished), journal, "master_down master1: 2003")
+    assert list(conditions) == ["step_failed:master1:master_down"], "a failing step is a condition, once per episode"
+    entry = next(e for e in watch.history.read() if e["event"] == "failover")
+    assert entry["steps"] == journal and entry["why"] == "master_down master1: 2003" and entry["took_ms"] == 19
+    assert entry["outage_ms"] == 0 and entry["outage_from"] == "the first failed check"
+
+
+def test_an_operators_rearm_is_logged_once(tmp_path: Path) -> None:
+    watch, lines = oversight(tmp_path)
+    watch.operator_changes(DaemonState(phase="failed_over", case="master_down", failed_node="master1"))
+    assert lines == []
+    rearmed = DaemonState(
+        sentence="failback_master finished in 812 ms: normal layout restored; automatic failover armed"
+    )
+    watch.operator_changes(rearmed)
+    assert lines == [f"re-armed by an operator: {rearmed.sentence}"]
+    watch.operator_changes(rearmed)
+    assert len(lines) == 1
