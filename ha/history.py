@@ -117,7 +117,8 @@ def render(entries: list[dict[str, Any]]) -> str:
             if entry.get(key):
                 lines.append(f"    {key}: {entry[key]}")
         if entry.get("outage_ms") is not None:
-            lines.append(f"    write outage: {entry['outage_ms']} ms")
+            since = f" (from {entry['outage_from']})" if entry.get("outage_from") else ""
+            lines.append(f"    write outage: {entry['outage_ms']} ms{since}")
         if entry.get("took_ms") is not None:
             lines.append(f"    took: {entry['took_ms']} ms")
         for step in entry.get("steps") or []:

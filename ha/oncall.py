@@ -56,7 +56,7 @@ def status_text(config: Config, view: Any, health: Health, pause: Pause | None, 
     header = [
         f"health:   {health.level}" + (f" ({len(health.problems)} problems)" if health.problems else ""),
         f"daemon:   {health.daemon}",
-        f"failover: {armed}" + ("" if health.daemon.startswith("daemon running") else " (but nothing acts on it)"),
+        f"failover: {armed}" + failover_note(health, pause),
         f"writer:   {writer_text(health)}",
     ]
     if pause is not None:
@@ -66,6 +66,12 @@ def status_text(config: Config, view: Any, health: Health, pause: Pause | None, 
     if problems:
         text += "\n\nproblems:\n" + "\n".join(f"  {p}" for p in problems)
     return text
+
+
+def failover_note(health: Health, pause: Pause | None) -> str:
+    if not health.daemon.startswith("daemon running"):
+        return " (but nothing acts on it)"
+    return " (but PAUSED: no failover starts)" if pause is not None else ""
 
 
 def writer_text(health: Health) -> str:

@@ -57,7 +57,7 @@ def hold(decision: Decision, pause: Pause | None, now: float) -> tuple[Decision,
     node, case = start.failed_node, start.case
     state = replace(decision.state, phase="armed", case=None, failed_node=None, steps_done=0, since=None)
     lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
-    lines.append(f"{node} failing: NOT failing over ({case}): automatic failover {pause.describe(now)}")
+    lines.append(f"{node} failing: NOT failing over ({case}): automatic failover {pause.short(now)}")
     sentence = f"{case} of {node} not started: automatic failover is paused"
     analysis = FailoverPaused(node, case, pause.by)
     changes: dict[str, Any] = {
@@ -119,7 +119,7 @@ class Oversight:
         if active is not None:
             if self.paused is None:
                 self.announce((Event("paused", None, None, active.describe(now)),))
-            self.log(f"paused: {active.describe(now)}; checking and fencing, not failing over")
+            self.log(f"paused: automatic failover {active.short(now)}")
         self.paused = active
         return active
 

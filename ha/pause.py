@@ -36,6 +36,11 @@ class Pause:
             text += f" until {iso(self.until)} ({age(max(0.0, self.until - now))} left)"
         return text + (f": {self.reason}" if self.reason else "")
 
+    def short(self, now: float) -> str:
+        """``paused by alice (1.5 h left): reason``: the daemon's line each cycle."""
+        left = "until resume" if self.until is None else f"{age(max(0.0, self.until - now))} left"
+        return f"paused by {self.by or '?'} ({left})" + (f": {self.reason}" if self.reason else "")
+
 
 class PauseStore:
     """One Pause (or none) in a small JSON file; written atomically, 0600."""

@@ -94,7 +94,11 @@ def test_pause_survives_a_restart_blocks_a_kill_and_resume_lets_it_through(
     config = box.config_path
     paused = mysqlha(config, "pause", "--for", "1h", "--reason", "drill")
     assert paused.returncode == 0, paused.stderr
-    wait_for(lambda: any(line.startswith("paused: paused by") for line in log_lines(box)), 10, "a paused line")
+    wait_for(
+        lambda: any(line.startswith("paused: automatic failover paused by") for line in log_lines(box)),
+        10,
+        "a paused line",
+    )
     rpc(box).stopProcess("mysqlcheck")
     rpc(box).startProcess("mysqlcheck")
     mark = len(log_lines(box))

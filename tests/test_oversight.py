@@ -48,7 +48,7 @@ def test_pause_begins_logs_each_cycle_and_expires(tmp_path: Path) -> None:
     assert watch.begin(NOW) is None and lines == []
     watch.pauses.save(Pause(NOW, NOW + 10, "work", "alice"))
     assert watch.begin(NOW + 1) is not None
-    assert lines[-1].startswith("paused: paused by alice") and lines[-1].endswith("not failing over")
+    assert lines[-1] == "paused: automatic failover paused by alice (9 s left): work"
     watch.begin(NOW + 2)
     assert sum(line.startswith("paused:") for line in lines) == 2, "one short line each cycle"
     assert watch.begin(NOW + 11) is None
