@@ -42,8 +42,13 @@ def test_status_and_check_config_of_a_healthy_cluster(make_sandbox: Callable[...
     text = mysqlha(box, "status")
     assert text.returncode == 0
     assert "daemon: armed" in text.stdout and "source ON (1)" in text.stdout and "replica ON" in text.stdout
+    assert "last cycle: all checks ok [all_healthy]" in text.stdout, "the daemon's last sentence and analysis"
     data = status_json(box)
-    assert data["daemon"]["phase"] == "armed"
+    assert (data["daemon"]["phase"], data["daemon"]["analysis"], data["daemon"]["sentence"]) == (
+        "armed",
+        "all_healthy",
+        "all checks ok",
+    )
     assert data["nodes"]["master2"]["source"] == "master1" and data["nodes"]["slave4"]["source"] == "master2"
     assert data["nodes"]["master1"]["read_only"] is False and data["nodes"]["master1"]["semi_sync_clients"] == 1
     assert data["programs"]["mysql-proxy-master1"]["state"] == "RUNNING"
