@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
+def world(tmp_path: Path) -> Iterator[World]:
     config = classic_config(state_file=str(tmp_path / "state.json"))
     mysql, supervisor, hooks = FakeMySQL(config), FakeSupervisor(config), FakeHooks()
     store = StateStore(config.failover.state_file)
