@@ -185,7 +185,7 @@ class Daemon:
             if event.name in outcomes:
                 self.adapters.metrics.failover(event.case or "", outcomes[event.name])
 
-    def describe(self) -> str:
+    def banner(self) -> str:
         master, candidate, monitor = self.config.master, self.config.candidate, self.config.monitor
         return (
             f"mysqlha {__version__} watching {master.name} ({master.host}:{master.port}) and "
@@ -197,7 +197,7 @@ class Daemon:
         """Run cycles until SIGTERM; a cycle that raises is logged and the loop lives on."""
         self.install_signals()
         state = self.adapters.store.load()
-        self.log(self.describe())
+        self.log(self.banner())
         self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
         next_at = self.clock()
         while not self.stopping:

@@ -68,7 +68,8 @@ def daemon_liveness(config: Config, program_state: str | None, beat: Beat | None
     ago = beat.age(now)
     if ago > limit:
         return f"daemon stale (last cycle {age(ago)} ago, expected every {config.monitor.interval:g} s){where}", True
-    return f"daemon running{where}: cycle {beat.number} {age(ago)} ago: {beat.sentence}", False
+    found = f" [{beat.analysis}]" if beat.analysis else ""
+    return f"daemon running{where}: cycle {beat.number} {age(ago)} ago: {beat.sentence}{found}", False
 
 
 def assess(

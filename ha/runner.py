@@ -92,6 +92,7 @@ class Runner:
         ``ready`` may refuse (raise) after seeing the current state. ``after`` runs, still under the
         lock, once the plan finished; the runner then re-arms automatic failover.
         """
+        plan = self.plan(case)  # a plan that cannot be built (no replication user) starts nothing
         with self.store.lock(timeout=lock_wait):
             before = self.store.load()
             if before.phase == "failing_over":
@@ -108,7 +109,7 @@ class Runner:
                 previous=before.to_json(),
             )
             self.store.save(state)
-            outcome = self.run(state)
+            outcome = self.run(state, plan)
             if after is not None and outcome.finished:
                 after()
                 armed = DaemonState(sentence=f"{case} finished; automatic failover armed for the new layout")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ha.config import Hooks
-from ha.hooks import HookRunner, hook_env
+from ha.config import Hooks, Node
+from ha.errors import StepFailed
+from ha.hooks import HookRunner, fence_command, hook_env
 from ha.model import Event
 
 EVENT = Event("failover_started", node="db1", case="master_down", detail="3 failed checks", analysis="master_down")
@@ -182,3 +183,13 @@ def test_wait_idle_is_bounded(runners: list[HookRunner]) -> None:
     assert time.monotonic() - started < 0.5
     runner.wait_idle(5)
     assert lines == []
+
+
+def test_fence_command_sees_the_failed_node_and_must_exit_zero_in_time() -> None:
+    node = Node("master1", "10.0.0.1", 3306, "master", None)
+    said = fence_command('echo "fenced $MYSQLHA_FAILED_NODE $MYSQLHA_FAILED_HOST:$MYSQLHA_FAILED_PORT"', 5, node)
+    assert said == "fenced master1 10.0.0.1:3306"
+    with pytest.raises(StepFailed, match="fence command exited 4: no power switch"):
+        fence_command("echo no power switch; exit 4", 5, node)
+    with pytest.raises(StepFailed, match=r"timed out after 0\.3 s"):
+        fence_command("sleep 5", 0.3, node)

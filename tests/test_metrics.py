@@ -48,7 +48,7 @@ SNAPSHOT = Snapshot(
         "db2": NodeCheck("db2", "ok", 0.004, semi_sync=True, semi_sync_clients=1),
     },
 )
-STATE = DaemonState(failures={"db1": 3, "db2": 0})
+STATE = DaemonState(failures={"db1": 3, "db2": 0}, analysis="failing")
 
 
 def test_observe_exports_node_and_state_metrics(served: tuple[Metrics, int]) -> None:
@@ -66,6 +66,8 @@ def test_observe_exports_node_and_state_metrics(served: tuple[Metrics, int]) -> 
     assert samples['mysqlha_daemon_state{phase="armed"}'] == 1
     assert samples['mysqlha_daemon_state{phase="failing_over"}'] == 0
     assert samples['mysqlha_daemon_state{phase="switched_over"}'] == 0
+    assert samples['mysqlha_analysis{kind="failing"}'] == 1
+    assert samples['mysqlha_analysis{kind="master_down"}'] == samples['mysqlha_analysis{kind="all_healthy"}'] == 0
 
 
 def test_answered_error_counts_as_up_and_the_phase_moves(served: tuple[Metrics, int]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
 from conftest import log_lines, needs_servers, wait_for
@@ -40,8 +42,13 @@ def test_status_and_check_config_of_a_healthy_cluster(make_sandbox: Callable[...
     text = mysqlha(box, "status")
     assert text.returncode == 0
     assert "failover: armed" in text.stdout and "source ON (1)" in text.stdout and "replica ON" in text.stdout
+    assert "all checks ok [all_healthy]" in text.stdout, "the daemon's last sentence and analysis"
     data = status_json(box)
-    assert data["daemon"]["phase"] == "armed"
+    assert (data["daemon"]["phase"], data["daemon"]["analysis"], data["daemon"]["sentence"]) == (
+        "armed",
+        "all_healthy",
+        "all checks ok",
+    )
     assert data["nodes"]["master2"]["source"] == "master1" and data["nodes"]["slave4"]["source"] == "master2"
     assert data["nodes"]["master1"]["read_only"] is False and data["nodes"]["master1"]["semi_sync_clients"] == 1
     assert data["programs"]["mysql-proxy-master1"]["state"] == "RUNNING"
@@ -87,6 +94,57 @@ def test_switchover_and_failback_round_trip_lose_nothing(make_sandbox: Callable[
     assert acked_on(box, "M1", writer) == 0
     wait_for(lambda: acked_on(box, "M2", writer) == 0, 10, "every acknowledged write on master2 too")
     print(f"round trip: {len(writer.acked)} acknowledged writes, 0 lost, {writer.failed} failed attempts")
+
+
+def test_a_switchover_failing_before_the_promotion_is_undone(make_sandbox: Callable[..., Sandbox]) -> None:
+    """master2 dies while the switchover waits for it to apply master1's writes: master1 is made
+    writable again behind the normal proxies, the daemon is armed, and it does not resume the switchover."""
+    box = started(make_sandbox)
+    program = box.config.proxies.programs["mysql-proxy-master1"]
+    with box.app(program.listen_host, program.listen_port) as cur:
+        cur.execute("CREATE TABLE held (id INT PRIMARY KEY)")
+    m2 = box.server("M2")
+    with m2.root() as hold:
+        hold.execute("FLUSH TABLES WITH READ LOCK")  # master2 receives (and acks) but cannot apply
+        with box.app(program.listen_host, program.listen_port) as cur:
+            cur.execute("INSERT INTO held VALUES (1)")
+        command = [sys.executable, "-m", "ha", "switchover", "--config", str(box.config_path)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            out: list[str] = []
+            reader = threading.Thread(target=lambda: out.extend(proc.stdout or ()), daemon=True)
+            reader.start()
+            wait_for(lambda: any(line.startswith("  step 2/7 stop") for line in out), 30, "the switchover to wait")
+            m2.kill()  # master2 stops mid-way, before it is promoted
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        reader.join(10)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    lines = [line.rstrip("\n") for line in out]
+    print("\n".join(lines[-4:]))
+    assert proc.returncode == 1, lines
+    assert "Traceback" not in stderr + "".join(out), stderr
+    assert lines[-1].startswith("switchover aborted and undone (step 3/7 wait until master2 applied everything")
+    assert lines[-1].endswith("automatic failover armed")
+    assert sum("aborted" in line for line in lines) == 1, "one clear line"
+    assert state(box).phase == "armed"
+    assert read_only(box, "M1") == 0
+    programs = box.supervisor().states()
+    assert all(programs[name] == "RUNNING" for name in box.config.proxies.normal), programs
+    with box.app(program.listen_host, program.listen_port) as cur:
+        cur.execute("INSERT INTO held VALUES (2)")  # semi-sync falls back after its 1 s timeout
+        cur.execute("SELECT @@port")
+        assert cur.fetchone()[0] == box.config.master.port, "writes go to master1 through the normal proxy"
+    m2.start()
+    m2.wait_ready()
+    count = len(log_lines(box))
+    wait_for(lambda: log_lines(box)[count:].count("ok") >= 6, 30, "the daemon's next checks")
+    assert not any("switchover resuming" in line for line in log_lines(box)), "the undone switchover stays undone"
+    assert state(box).case != "switchover"
 
 
 def test_failback_after_a_crash_rearms_the_daemon(make_sandbox: Callable[..., Sandbox]) -> None:
