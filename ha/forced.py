@@ -71,6 +71,11 @@ def failover(tools: Tools, accept_data_loss: bool, yes: bool) -> int:
         if (current.phase, current.reason) != (state.phase, state.reason):
             raise MysqlhaError(f"the daemon's state changed to {current.phase}; run the command again")
 
+    try:  # a master that still answers must not take writes any more (the daemon fences it too, later)
+        tools.mysql.fence(master)
+        print(f"{master.name} answers: fenced (read_only=ON) before promoting {candidate.name}")
+    except MysqlhaError:
+        pass  # down, as after a refusal: nothing to fence
     history = History.for_config(config)
     detail = f"forced by {by}; may be lost: {lost or 'none known'}"
     history.record("failover_forced", node=master.name, case="master_down", by=by, why=why, lost_gtids=lost)

@@ -103,6 +103,7 @@ class Oversight:
         self.paused: Pause | None = None
         self.first_failure: dict[str, float] = {}  # node -> wall time of its first failed check, this episode
         self.seen: DaemonState | None = None  # the state at the end of the last cycle
+        self.vetoing = (False, False)  # (a veto was recorded last cycle, one was seen this cycle)
 
     def begin(self, now: float) -> Pause | None:
         """The pause in force this cycle (logged in one short line); an expired one ends and says so."""
@@ -130,6 +131,11 @@ class Oversight:
                 self.first_failure[event.node] = self.wall()
             self.hooks.notify(event)
             self.metrics.event(event.name)
+            if event.name == "failover_vetoed":  # asked every cycle: recorded once per episode
+                last, _ = self.vetoing
+                self.vetoing = (last, True)
+                if last:
+                    continue
             if event.name in RECORDED:
                 self.record(event, **record)
 
@@ -202,6 +208,7 @@ class Oversight:
         """Announce the conditions that began this cycle (``extra``: the daemon's own, such as a held
         failover or a step failing again); write the heartbeat; update the cycle metrics."""
         now = self.wall()
+        self.vetoing = (self.vetoing[1], False)
         held = {**conditions(snapshot, analysis, node, detail), **(extra or {})}
         self.announce(self.episodes.update(held))
         beat = Beat(

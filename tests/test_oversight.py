@@ -93,3 +93,14 @@ def test_an_operators_rearm_is_logged_once(tmp_path: Path) -> None:
     assert lines == [f"re-armed by an operator: {rearmed.sentence}"]
     watch.operator_changes(rearmed)
     assert len(lines) == 1
+
+
+def test_a_veto_asked_every_cycle_is_recorded_once_per_episode(tmp_path: Path) -> None:
+    watch, _ = oversight(tmp_path)
+    veto = Event("failover_vetoed", "master1", "master_down", "maintenance")
+    for _ in range(3):
+        watch.announce((veto,))
+        watch.end(snapshot(DOWN, OK), "failover_vetoed", "master1", "vetoed")
+    watch.end(snapshot(OK, OK), "all_healthy", None, "all checks ok")
+    watch.announce((veto,))
+    assert [e["event"] for e in watch.history.read()] == ["failover_vetoed", "failover_vetoed"]
