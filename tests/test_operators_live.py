@@ -3,6 +3,7 @@ forced failover, timestamps on every log line."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -10,13 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from conftest import log_lines, needs_servers, raw_log_lines, wait_for
-from test_safety import FAILURES, FINISHED, INTERVAL, read_only, started, state
+from test_events_live import free_port
+from test_safety import FAILURES, FINISHED, INTERVAL, read_only, reconfigure, started, state
 
 from ha.sandbox.cluster import Sandbox
 
@@ -180,3 +183,54 @@ def test_forced_failover_after_a_semi_sync_refusal(make_sandbox: Callable[..., S
     forced_entry = next(e for e in entries if e["event"] == "failover_forced")
     assert "semi-sync" in refusal["detail"] and "@" in forced_entry["by"] and "lost_gtids" in forced_entry
     assert any("forced by" in line for line in log_lines(box))
+
+
+def test_a_blind_monitor_is_one_event_per_episode_in_hooks_metrics_and_history(
+    make_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """An expired monitor password: node_up stays 1 (the server answers), the event comes once."""
+    box = started(make_sandbox)
+    events = tmp_path / "events"
+    port = free_port()
+
+    def configure(data: dict) -> None:
+        data["hooks"] = {"on_event": f'echo "$MYSQLHA_EVENT $MYSQLHA_NODE" >> {events}', "timeout": 5}
+        data["metrics"] = {"listen": f"127.0.0.1:{port}"}
+
+    reconfigure(box, configure)
+    user = box.config.monitor.credentials.user
+
+    def set_password(password: str) -> None:
+        with box.server("M1").root() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute(f"ALTER USER '{user}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+
+    def blind() -> int:
+        return events.read_text().splitlines().count("monitoring_problem master1") if events.exists() else 0
+
+    set_password("expired")
+    try:
+        wait_for(lambda: blind() == 1, 20, "the monitoring_problem event")
+        mark = log_lines(box).count("ok")
+        wait_for(lambda: log_lines(box).count("ok") > mark + 4, 20, "more cycles")
+        assert blind() == 1, "once per episode, not every cycle"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert 'mysqlha_node_up{node="master1"} 1.0' in text
+        assert 'mysqlha_events_total{event="monitoring_problem"} 1.0' in text
+        assert "mysqlha_last_cycle_timestamp_seconds" in text and "mysqlha_paused 0.0" in text
+    finally:
+        set_password(box.password("monitor"))
+
+    def master1_ok() -> bool:
+        lines = log_lines(box)[-8:]
+        return any(re.match(r"\d+: master1 status check", a) and b == "ok" for a, b in itertools.pairwise(lines))
+
+    wait_for(master1_ok, 20, "master1's check passing again")
+    set_password("expired again")
+    try:
+        wait_for(lambda: blind() == 2, 20, "a new episode, a new event")
+    finally:
+        set_password(box.password("monitor"))
+    entries = [json.loads(line) for line in mysqlha(box.config_path, "history", "--json").stdout.splitlines()]
+    assert [e["event"] for e in entries].count("monitoring_problem") == 2
