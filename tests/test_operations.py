@@ -108,7 +108,7 @@ def test_a_switchover_failing_before_the_promotion_is_undone(make_sandbox: Calla
         hold.execute("FLUSH TABLES WITH READ LOCK")  # master2 receives (and acks) but cannot apply
         with box.app(program.listen_host, program.listen_port) as cur:
             cur.execute("INSERT INTO held VALUES (1)")
-        command = [sys.executable, "-m", "ha", "switchover", "--config", str(box.config_path)]
+        command = [sys.executable, "-m", "ha", "switchover", "--yes", "--config", str(box.config_path)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:

@@ -169,6 +169,8 @@ def test_forced_failover_after_a_semi_sync_refusal(make_sandbox: Callable[..., S
     assert acked.returncode == 0, acked.stderr
     wait_for(lambda: state(box).phase == "refused", DEADLINE, "the second refusal")
     assert mysqlha(config, "failover").returncode == 1, "without --accept-data-loss nothing happens"
+    dry = mysqlha(config, "switchover", "--dry-run")
+    assert dry.returncode == 1 and "preconditions FAIL: the daemon is refused" in dry.stdout
     forced = mysqlha(config, "failover", "--accept-data-loss", "--yes")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "forced by" in forced.stdout
@@ -182,7 +184,9 @@ def test_forced_failover_after_a_semi_sync_refusal(make_sandbox: Callable[..., S
     refusal = next(e for e in entries if e["event"] == "failover_refused")
     forced_entry = next(e for e in entries if e["event"] == "failover_forced")
     assert "semi-sync" in refusal["detail"] and "@" in forced_entry["by"] and "lost_gtids" in forced_entry
-    assert any("forced by" in line for line in log_lines(box))
+    wait_for(
+        lambda: any("failover forced by" in line for line in log_lines(box)), 10, "the daemon logging who forced it"
+    )
 
 
 def test_a_blind_monitor_is_one_event_per_episode_in_hooks_metrics_and_history(
