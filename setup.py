@@ -15,14 +15,14 @@ setup(
     packages=find_packages(include=["ha", "ha.*"]),
     install_requires=["PyMySQL>=1.0", "supervisor>=4.2", "PyYAML>=5.4"],
     extras_require={
-        "test": ["pytest>=7", "prometheus-client>=0.17"],
+        "test": ["pytest>=7", "prometheus-client>=0.17", "jsonschema>=4"],
         "dev": ["pytest>=7", "ruff"],
         "metrics": ["prometheus-client>=0.17"],
         "bench": ["matplotlib"],
     },
     entry_points={"console_scripts": ["mysqlha=ha.cli:main"]},
     data_files=[
-        ("share/mysqlha/conf", ["conf/mysqlha.yml"]),
+        ("share/mysqlha/conf", ["conf/mysqlha.yml", "conf/mysqlha.schema.json"]),
         ("share/mysqlha/supervisord.conf.d", [str(p) for p in sorted(Path("supervisord.conf.d").glob("*.conf"))]),
         ("share/mysqlha/init.d", ["init.d/supervisord", "init.d/supervisord.service"]),
     ],
