@@ -21,6 +21,7 @@ from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.operations import Marks, errant_explanation
 from ha.plan import END_PHASE, execute, plan
+from ha.preflight import refusal
 from ha.render import DAEMON_PROGRAM, rendered_files
 from ha.state import StateStore
 from ha.supervisor import Supervisor
@@ -184,6 +185,9 @@ def operate(
         if before.phase == "failing_over":
             raise MysqlhaError(f"{before.case} in progress; not starting {case}")
         ready(before)
+        why = refusal(case, config, tools.mysql)  # grants, before step 1
+        if why:
+            raise MysqlhaError(f"not starting {case}, nothing touched: {why}")
         state = replace(before, phase="failing_over", case=case, failed_node=node, steps_done=0, since=time.time())
         store.save(state)
         final = execute(state, steps, config, store.save, print)

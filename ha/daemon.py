@@ -22,6 +22,7 @@ from ha.metrics import Metrics
 from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
 from ha.plan import execute, plan
+from ha.preflight import refusal, start_problems
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
 
@@ -141,6 +142,12 @@ class Daemon:
                 self.log(f"{action.failed_node} failing: failover VETOED by the pre_failover hook: {veto}")
                 self.announce((Event("failover_vetoed", action.failed_node, action.case, veto),))
                 return replace(state, phase="armed", case=None, failed_node=None, since=None)
+            # the monitor user's grants, before any proxy is touched
+            why = refusal(action.case, self.config, self.adapters.mysql, action.failed_node)
+            if why:
+                self.log(f"{action.failed_node} failing: failover NOT STARTED, nothing touched: {why}")
+                self.announce((Event("failover_refused", action.failed_node, action.case, why),))
+                return replace(state, phase="armed", case=None, failed_node=None, since=None)
             self.adapters.store.save(state)
         assert state.case is not None
         adapters = self.adapters
@@ -200,6 +207,14 @@ class Daemon:
             for problem in exc.problems:
                 self.log(f"  {problem}")
             return
+        problems = start_checks(config)
+        if problems:
+            self.log("SIGHUP: new config rejected as at a start, keeping the old one:")
+            for problem in problems:
+                self.log(f"  {problem}")
+            return
+        for warning in config.warnings:
+            self.log(f"warning: {warning}")
         self.config = config
         self.adapters.close()
         self.adapters = Adapters.real(config, self.log)
@@ -231,6 +246,12 @@ def preflight(config: Config, supervisor: Supervisor) -> list[str]:
     ]
 
 
+def start_checks(config: Config) -> list[str]:
+    """What must stop a start (or a reload): supervisord and its programs, the monitor user's grants."""
+    problems = preflight(config, Supervisor(config.supervisor))
+    return problems + start_problems(config, MySQL(config.monitor))
+
+
 def main(config_path: str) -> int:
     try:
         config = load_config(config_path)
@@ -239,7 +260,9 @@ def main(config_path: str) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    problems = preflight(config, Supervisor(config.supervisor))
+    for warning in config.warnings:
+        print(f"warning: {warning}", flush=True)
+    problems = start_checks(config)
     if problems:
         print("mysqlha: cannot start, nothing was touched:", file=sys.stderr)
         for problem in problems:

@@ -236,6 +236,7 @@ _JSON_KINDS: dict[str, dict[str, Any]] = {
 
 
 def _json(spec: Spec) -> dict[str, Any]:
+    out: dict[str, Any]
     if isinstance(spec, Field):
         out = dict(_JSON_KINDS[spec.kind])
         if spec.floor is not None:
@@ -263,7 +264,7 @@ def _json(spec: Spec) -> dict[str, Any]:
         or (isinstance(child, Section) and child.required)
         or isinstance(child, MapOf)
     ]
-    out: dict[str, Any] = {
+    out = {
         "type": "object" if spec.required else ["object", "null"],
         "properties": {key: _json(child) for key, child in spec.fields.items()},
         "additionalProperties": False,

@@ -1,0 +1,198 @@
+"""Can the monitor user run every statement a plan needs, on the nodes that will run it?
+
+Checked at daemon start, on SIGHUP, by check-config, and before step 1 of every plan: a failover
+that stopped the write proxies and then met error 1227 at ``RESET SLAVE ALL`` leaves writes down
+until an operator comes. The answer comes from ``SHOW GRANTS`` on each node (global grants).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ha.config import Config, Node
+from ha.dialect import Dialect, detect
+from ha.errors import MysqlhaError, NodeUnreachable
+from ha.mysql import MySQL
+
+# what each kind of statement needs, by flavor (MariaDB: checked on 10.11 with one privilege at a time);
+# SUPER also does, except RELOAD, and on MariaDB 10.11+ except READ_ONLY ADMIN (MDEV-29596)
+STATEMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "mariadb": {
+        "SHOW SLAVE STATUS": ("SLAVE MONITOR",),
+        "SHOW BINLOG STATUS": ("BINLOG MONITOR",),
+        "STOP/START SLAVE, CHANGE MASTER": ("REPLICATION SLAVE ADMIN",),
+        "RESET SLAVE ALL": ("RELOAD",),
+        "SET GLOBAL rpl_semi_sync_master_enabled": ("REPLICATION MASTER ADMIN",),
+        "SET GLOBAL rpl_semi_sync_slave_enabled": ("REPLICATION SLAVE ADMIN",),
+        "SET GLOBAL read_only": ("READ_ONLY ADMIN",),
+    },
+    "mysql": {
+        "SHOW REPLICA STATUS": ("REPLICATION CLIENT",),
+        "SHOW BINARY LOG STATUS": ("REPLICATION CLIENT",),
+        "STOP/START REPLICA, CHANGE REPLICATION SOURCE": ("REPLICATION_SLAVE_ADMIN",),
+        "RESET REPLICA ALL": ("RELOAD",),
+        "SET GLOBAL rpl_semi_sync_source_enabled": ("SYSTEM_VARIABLES_ADMIN",),
+        "SET GLOBAL rpl_semi_sync_replica_enabled": ("SYSTEM_VARIABLES_ADMIN",),
+        "SET GLOBAL super_read_only": ("SYSTEM_VARIABLES_ADMIN",),
+    },
+}
+# what each action of a plan runs (index into the lists above: both flavors are in the same order)
+ACTIONS: dict[str, tuple[int, ...]] = {
+    "watch": (0, 1),
+    "promote": (2, 3, 4, 5, 6),
+    "fence": (6,),
+    "rejoin": (2, 4, 5),
+    "semi-sync source": (4,),
+}
+ALIASES = {
+    "REPLICA MONITOR": "SLAVE MONITOR",
+    "REPLICATION CLIENT": "BINLOG MONITOR",
+    "REPLICATION REPLICA ADMIN": "REPLICATION SLAVE ADMIN",
+    "READ ONLY ADMIN": "READ_ONLY ADMIN",
+}
+GLOBAL_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Need:
+    """``node`` runs ``action`` as part of ``what``."""
+
+    node: str
+    action: str
+    what: str
+
+
+@dataclass(frozen=True)
+class MissingGrant:
+    node: str
+    account: str  # 'user'@'host' as the server names it
+    privileges: tuple[str, ...]
+    statements: tuple[str, ...]
+    what: tuple[str, ...]
+
+    def sentence(self) -> str:
+        return (
+            f"{self.node}: the monitor user {self.account} lacks {', '.join(self.privileges)}, needed for "
+            f"{', '.join(self.statements)} ({'; '.join(self.what)})"
+        )
+
+    def fix(self) -> str:
+        return f"on {self.node}: GRANT {', '.join(self.privileges)} ON *.* TO {self.account};"
+
+
+def plan_needs(case: str, config: Config) -> list[Need]:
+    """What one plan runs where (its failed node included: it is skipped when it does not answer)."""
+    master, candidate = config.master.name, config.candidate.name
+    repoint = config.failover.repoint_replicas
+    if case == "master_down":
+        needs = [Need(candidate, "promote", f"promote {candidate}"), Need(master, "fence", f"fence {master}")]
+        if repoint:
+            needs += [
+                Need(r.name, "rejoin", f"repoint {r.name}") for r in config.replicas_of(master) if r.name != candidate
+            ]
+        return needs
+    if case == "candidate_down":
+        return [Need(r.name, "rejoin", f"repoint {r.name}") for r in config.replicas_of(candidate)] if repoint else []
+    if case == "failback_candidate":
+        return [Need(candidate, "rejoin", f"rejoin {candidate} under {master}")]
+    # switchover, rejoin_master, failback_master: both move roles; the replicas get their sources back
+    needs = [
+        Need(node, action, f"{case}: {action} {node}")
+        for node in (master, candidate)
+        for action in ("promote", "fence", "rejoin", "semi-sync source")
+    ]
+    return needs + [
+        Need(n.name, "rejoin", f"{case}: repoint {n.name}") for n in config.nodes.values() if n.role == "replica"
+    ]
+
+
+def daemon_needs(config: Config) -> list[Need]:
+    """What the daemon may run by itself: watching every node, both failover cases, fencing."""
+    watch = [Need(name, "watch", "monitoring") for name in config.nodes]
+    return watch + plan_needs("master_down", config) + plan_needs("candidate_down", config)
+
+
+def every_need(config: Config) -> list[Need]:
+    """Everything any plan may run, for check-config."""
+    cases = ("switchover", "failback_master", "failback_candidate")
+    return daemon_needs(config) + [need for case in cases for need in plan_needs(case, config)]
+
+
+def granted(rows: Iterable[str], dialect: Dialect) -> set[str]:
+    """The global privileges in ``SHOW GRANTS`` rows, with aliases resolved; ALL gives every one."""
+    found: set[str] = set()
+    for row in rows:
+        match = GLOBAL_GRANT.match(row.strip())
+        if not match:
+            continue
+        for word in match["privileges"].split(","):
+            name = " ".join(word.replace("`", "").upper().split())
+            found.add(ALIASES.get(name, name) if dialect.flavor == "mariadb" else name)
+    if found & {"ALL", "ALL PRIVILEGES"}:
+        found |= {p for table in STATEMENTS.values() for privs in table.values() for p in privs}
+    if "SUPER" in found:
+        spared = {"RELOAD"} | (
+            {"READ_ONLY ADMIN"} if dialect.flavor == "mariadb" and dialect.version >= (10, 11, 0) else set()
+        )
+        found |= {p for privs in STATEMENTS[dialect.flavor].values() for p in privs if p not in spared}
+    return found
+
+
+def missing_grants(config: Config, mysql: MySQL, needs: list[Need]) -> tuple[list[MissingGrant], list[str]]:
+    """(missing grants by node, nodes that could not be asked); a node that does not answer is skipped."""
+    by_node: dict[str, list[Need]] = {}
+    for need in needs:
+        by_node.setdefault(need.node, []).append(need)
+    missing, unasked = [], []
+    for name, node_needs in by_node.items():
+        try:
+            account, have, dialect = _grants_of(mysql, config.nodes[name])
+        except (NodeUnreachable, MysqlhaError) as exc:
+            unasked.append(f"{name}: grants not checked: {exc}")
+            continue
+        table = list(STATEMENTS[dialect.flavor].items())
+        lacking: dict[str, None] = {}
+        statements: dict[str, None] = {}
+        what: dict[str, None] = {}
+        for need in node_needs:
+            for index in ACTIONS[need.action]:
+                statement, privileges = table[index]
+                absent = [p for p in privileges if p not in have]
+                if absent:
+                    lacking.update(dict.fromkeys(absent))
+                    statements[statement] = None
+                    what[need.what] = None
+        if lacking:
+            missing.append(MissingGrant(name, account, tuple(lacking), tuple(statements), tuple(what)))
+    return missing, unasked
+
+
+def _grants_of(mysql: MySQL, node: Node) -> tuple[str, set[str], Dialect]:
+    with mysql.session(node) as cur:
+        cur.execute("SELECT @@version, CURRENT_USER()")
+        version, current = cur.fetchone() or ("", "")
+        dialect = detect(version)
+        cur.execute("SHOW GRANTS")
+        rows = [str(row[0]) for row in cur.fetchall()]
+    user, _, host = str(current).rpartition("@")
+    return f"'{user}'@'{host}'", granted(rows, dialect), dialect
+
+
+def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:
+    """Why a plan must not start (a grant it needs is missing), or None; nothing is touched.
+
+    The ``failed`` node is not asked: it did not answer, and a hung one would cost a timeout.
+    """
+    needs = [need for need in plan_needs(case, config) if need.node != failed]
+    missing, _ = missing_grants(config, mysql, needs)
+    if not missing:
+        return None
+    return "; ".join(f"{m.sentence()}: run {m.fix()}" for m in missing)
+
+
+def start_problems(config: Config, mysql: MySQL) -> list[str]:
+    """Grant problems that must stop the daemon at start (and a reload); unreachable nodes are not one."""
+    missing, _ = missing_grants(config, mysql, daemon_needs(config))
+    return [f"{config.path}: monitor.user: {m.sentence()}; run {m.fix()}" for m in missing]
