@@ -7,33 +7,16 @@ answer is skipped here (the layout check reports it unreachable).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
-
-import pymysql
 
 from ha.config import Config, Node
 from ha.dialect import detect, pick_default_row
 from ha.errors import MysqlhaError
-from ha.mysql import MySQL, cursor, rows
-from ha.preflight import every_need, missing_grants
+from ha.finding import Finding
+from ha.liveusers import errant, grants, health_user, replication_user
+from ha.mysql import MySQL, rows
 
 SEMI_SYNC_FLOOR_MS = 100  # below this one slow acknowledgement drops master1 to async (a refused failover)
-
-
-@dataclass(frozen=True)
-class Finding:
-    node: str
-    problem: str
-    fix: str
-    severity: str = "error"  # or "warning"
-
-    def lines(self) -> list[str]:
-        head = "warning: " if self.severity == "warning" else ""
-        return [f"{head}{self.node}: {self.problem}", f"  fix: {self.fix}"]
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
 
 
 Check = Callable[[Config, MySQL, dict[str, dict[str, Any]]], list[Finding]]
@@ -98,10 +81,8 @@ def cnf_fix(node: str, setting: str) -> str:
     return f"set `{setting}` in {node}'s my.cnf ([mariadbd] or [mysqld]) and restart {node}"
 
 
-def grants(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
-    needs = [need for need in every_need(config) if need.node in facts]
-    missing, _ = missing_grants(config, mysql, needs)
-    return [Finding(m.node, m.sentence().partition(": ")[2], m.fix()) for m in missing]
+def persist(node: str, setting: str) -> str:
+    return f"; and set `{setting}` in {node}'s my.cnf so a restart keeps it"
 
 
 def binary_logs(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
@@ -178,8 +159,8 @@ def semi_sync(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) ->
                     node.name,
                     f"semi-sync wait_point is {point}: clients see a commit before the replica has it, "
                     "and a failover then loses what they saw",
-                    f"on {node.name}: SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC; and "
-                    + cnf_fix(node.name, "rpl_semi_sync_master_wait_point = AFTER_SYNC"),
+                    f"on {node.name}: SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC"
+                    + persist(node.name, "rpl_semi_sync_master_wait_point = AFTER_SYNC"),
                 )
             )
         if node.name != master or not on(variables.get("rpl_semi_sync_master_enabled")):
@@ -219,7 +200,7 @@ def gtid_strict(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) 
                     name,
                     "gtid_strict_mode is OFF: a replica may apply transactions out of order or "
                     "hold extra ones unnoticed, and promotion by GTID is no longer exact",
-                    f"on {name}: SET GLOBAL gtid_strict_mode = ON; and " + cnf_fix(name, "gtid_strict_mode = ON"),
+                    f"on {name}: SET GLOBAL gtid_strict_mode = ON" + persist(name, "gtid_strict_mode = ON"),
                 )
             )
         if fact["dialect"].flavor == "mysql" and str(variables.get("gtid_mode", "")).upper() != "ON":
@@ -228,111 +209,6 @@ def gtid_strict(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) 
                     name,
                     "gtid_mode is not ON: mysqlha promotes and repoints by GTID",
                     cnf_fix(name, "gtid_mode = ON, enforce_gtid_consistency = ON"),
-                )
-            )
-    return findings
-
-
-def login(node: Node, user: str, password: str, timeout: float) -> list[str]:
-    """``SHOW GRANTS`` of ``user`` on ``node``; raises pymysql errors."""
-    with cursor(
-        timeout, timeout, host=node.host, port=node.port, user=user, password=password, ssl_disabled=True
-    ) as cur:
-        cur.execute("SHOW GRANTS")
-        return [str(row[0]) for row in cur.fetchall()]
-
-
-def replication_user(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
-    """Failback makes master1 replicate from master2: the replication user must exist there too."""
-    if config.replication is None:
-        return [
-            Finding(
-                config.candidate.name,
-                "no replication user in the config: failback and repointing need one",
-                "add a replication section (user, password_file) to the config",
-                "warning",
-            )
-        ]
-    credentials, findings = config.replication, []
-    for node in (config.candidate, config.master):
-        if node.name not in facts:
-            continue
-        create = (
-            f"on {node.name}: CREATE USER '{credentials.user}'@'<host of the other master>' IDENTIFIED BY '...'; "
-            f"GRANT REPLICATION SLAVE ON *.* TO '{credentials.user}'@'<host of the other master>';"
-        )
-        try:
-            rows_ = login(node, credentials.user, credentials.password, config.monitor.connect_timeout + 1)
-        except pymysql.err.Error as exc:
-            findings.append(
-                Finding(
-                    node.name,
-                    f"the replication user {credentials.user} cannot log in from here "
-                    f"({exc.args[0]} {exc.args[1] if len(exc.args) > 1 else ''})",
-                    create,
-                )
-            )
-            continue
-        if not any("REPLICATION SLAVE" in row.upper() or "ALL PRIVILEGES" in row.upper() for row in rows_):
-            findings.append(
-                Finding(
-                    node.name,
-                    f"the replication user {credentials.user} lacks REPLICATION SLAVE",
-                    create.split("; ", 1)[1] if "; " in create else create,
-                )
-            )
-    return findings
-
-
-def health_user(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
-    """HAProxy's mysql-check logs in without a password: it must be able to, on every backend."""
-    user = config.proxies.health_check_user
-    if not user:
-        return []
-    backends = {b for p in config.proxies.programs.values() for b in p.backends}
-    hosts = {p.listen_host for p in config.proxies.programs.values()}
-    host = hosts.pop() if len(hosts) == 1 and not hosts & {"", "*", "0.0.0.0", "::"} else "<the proxies' host>"
-    findings = []
-    for name in sorted(backends):
-        if name not in facts:
-            continue
-        node = config.nodes[name]
-        try:
-            login(node, user, "", config.monitor.connect_timeout + 1)
-        except pymysql.err.OperationalError as exc:
-            if exc.args and exc.args[0] in (2003, 2013):
-                continue
-            findings.append(
-                Finding(
-                    name,
-                    f"HAProxy's health check user {user} cannot log in ({exc.args[0]}): "
-                    "every proxy marks this backend down",
-                    f"on {name}: CREATE USER '{user}'@'{host}';  -- no password, no privileges",
-                )
-            )
-    return findings
-
-
-def errant(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
-    """Transactions a node holds that the master never had: promotion or repointing would trip on them."""
-    master, findings = config.master, []
-    if master.name not in facts:
-        return []
-    for node in config.nodes.values():
-        if node.name == master.name or node.name not in facts:
-            continue
-        try:
-            extra = mysql.errant(node, master)
-        except MysqlhaError:
-            continue
-        if extra:
-            findings.append(
-                Finding(
-                    node.name,
-                    f"holds transactions {master.name} does not have (errant GTIDs: {extra}): "
-                    "a promotion or repointing by GTID trips on them",
-                    f"inspect them with `mariadb-binlog` on {node.name}; apply what {master.name} needs there, "
-                    f"then rebuild {node.name} from a backup of {master.name} (and keep read_only=ON on replicas)",
                 )
             )
     return findings

@@ -288,7 +288,7 @@ def json_schema() -> dict[str, Any]:
     """A JSON Schema (draft 2020-12) of the config file, from the definitions above."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/mysqlha/mysqlha/conf/mysqlha.schema.json",
+        "$id": "urn:mysqlha:config",
         "title": "mysqlha topology",
         **_json(SCHEMA),
     }

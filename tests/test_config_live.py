@@ -135,7 +135,7 @@ def test_gtid_strict_mode_off(healthy_sandbox: Sandbox) -> None:
         cur.execute("SET GLOBAL gtid_strict_mode = OFF")
     try:
         finding = only(findings(healthy_sandbox), "slave3", "gtid_strict_mode is OFF")
-        assert finding.fix.startswith("on slave3: SET GLOBAL gtid_strict_mode = ON;")
+        assert finding.fix.startswith("on slave3: SET GLOBAL gtid_strict_mode = ON; and set")
     finally:
         with as_root(healthy_sandbox, "S1") as cur:
             cur.execute("SET GLOBAL gtid_strict_mode = ON")
