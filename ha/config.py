@@ -12,14 +12,14 @@ import yaml
 from ha.crosscheck import cross_check
 from ha.errors import ConfigError
 from ha.hostcheck import host_check
-from ha.schema import ROLES, SCHEMA, field_at, section_at
+from ha.schema import ROLES as ROLES  # re-exported: the roles are defined with the schema
+from ha.schema import SCHEMA, field_at, section_at
 from ha.validation import Reader, kind_of, port_ok
 from ha.yamlload import load_located
 
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
 TOP_LEVEL_KEYS = tuple(SCHEMA.fields)
-__all__ = ["ROLES", "TOP_LEVEL_KEYS"]
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def first_word(command: str) -> str | None:
         words.pop(0)  # VAR=value prefixes
     if not words:
         return None
-    word = words[0]
+    word = words[0].lstrip("({")
     for separator in (";", "&", "|", ">", "<"):
         word = word.split(separator, 1)[0]
     if not word or word in SHELL_WORDS or "$" in word or "`" in word:

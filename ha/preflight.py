@@ -57,11 +57,12 @@ GLOBAL_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORE
 
 @dataclass(frozen=True)
 class Need:
-    """``node`` runs ``action`` as part of ``what``."""
+    """``node`` runs ``action`` as part of ``what``; a best-effort step (repointing) is not ``required``."""
 
     node: str
     action: str
     what: str
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,29 +84,54 @@ class MissingGrant:
 
 
 def plan_needs(case: str, config: Config) -> list[Need]:
-    """What one plan runs where (its failed node included: it is skipped when it does not answer)."""
+    """What one plan runs where, following ha/operations.py and ha/failover.py step by step.
+
+    The failed node is included (fencing it); callers skip it when it does not answer.
+    """
     master, candidate = config.master.name, config.candidate.name
-    repoint = config.failover.repoint_replicas
     if case == "master_down":
         needs = [Need(candidate, "promote", f"promote {candidate}"), Need(master, "fence", f"fence {master}")]
-        if repoint:
-            needs += [
-                Need(r.name, "rejoin", f"repoint {r.name}") for r in config.replicas_of(master) if r.name != candidate
-            ]
-        return needs
+        return needs + _repoint(config, case, [r.name for r in config.replicas_of(master) if r.name != candidate])
     if case == "candidate_down":
-        return [Need(r.name, "rejoin", f"repoint {r.name}") for r in config.replicas_of(candidate)] if repoint else []
+        return _repoint(config, case, [r.name for r in config.replicas_of(candidate)])
+    if case == "switchover":
+        return _switch(case, master, candidate)
     if case == "failback_candidate":
-        return [Need(candidate, "rejoin", f"rejoin {candidate} under {master}")]
-    # switchover, rejoin_master, failback_master: both move roles; the replicas get their sources back
-    needs = [
-        Need(node, action, f"{case}: {action} {node}")
-        for node in (master, candidate)
-        for action in ("promote", "fence", "rejoin", "semi-sync source")
+        return _rejoin(case, candidate, master) + _restore(config, case)
+    needs = _rejoin(case, master, candidate)  # rejoin_master, failback_master
+    if case == "failback_master":
+        needs += _switch(case, candidate, master)
+    return needs + _restore(config, case)
+
+
+def _switch(case: str, old: str, new: str) -> list[Need]:
+    return [
+        Need(old, "fence", f"{case}: fence {old}"),
+        Need(new, "promote", f"{case}: promote {new}"),
+        Need(old, "rejoin", f"{case}: make {old} a replica of {new}"),
+        Need(new, "semi-sync source", f"{case}: semi-sync on at {new}"),
     ]
-    return needs + [
-        Need(n.name, "rejoin", f"{case}: repoint {n.name}") for n in config.nodes.values() if n.role == "replica"
+
+
+def _rejoin(case: str, node: str, under: str) -> list[Need]:
+    return [
+        Need(node, "fence", f"{case}: fence {node}"),
+        Need(node, "rejoin", f"{case}: make {node} a replica of {under}"),
+        Need(under, "semi-sync source", f"{case}: semi-sync on at {under}"),
     ]
+
+
+def _restore(config: Config, case: str) -> list[Need]:
+    """Restoring replica sources is best effort: it never stops a plan."""
+    replicas = [n.name for n in config.nodes.values() if n.role == "replica"]
+    return [Need(name, "rejoin", f"{case}: restore the source of {name}", required=False) for name in replicas]
+
+
+def _repoint(config: Config, case: str, names: list[str]) -> list[Need]:
+    """failover.repoint_replicas is best effort: it never holds up the failover."""
+    if not config.failover.repoint_replicas:
+        return []
+    return [Need(name, "rejoin", f"repoint {name}", required=False) for name in names]
 
 
 def daemon_needs(config: Config) -> list[Need]:
@@ -185,7 +211,7 @@ def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) 
 
     The ``failed`` node is not asked: it did not answer, and a hung one would cost a timeout.
     """
-    needs = [need for need in plan_needs(case, config) if need.node != failed]
+    needs = [need for need in plan_needs(case, config) if need.node != failed and need.required]
     missing, _ = missing_grants(config, mysql, needs)
     if not missing:
         return None
@@ -194,5 +220,5 @@ def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) 
 
 def start_problems(config: Config, mysql: MySQL) -> list[str]:
     """Grant problems that must stop the daemon at start (and a reload); unreachable nodes are not one."""
-    missing, _ = missing_grants(config, mysql, daemon_needs(config))
+    missing, _ = missing_grants(config, mysql, [need for need in daemon_needs(config) if need.required])
     return [f"{config.path}: monitor.user: {m.sentence()}; run {m.fix()}" for m in missing]

@@ -259,7 +259,9 @@ def test_a_hook_not_on_path(tmp_path: Path) -> None:
     assert len(problems) == 1 and "hooks.on_event: mysqlha-notify-nowhere not found on PATH" in problems[0]
 
 
-@pytest.mark.parametrize("command", ["echo hi >> /tmp/x", "exit 3", "FOO=1 env", "sh -c 'exit 0'"])
+@pytest.mark.parametrize(
+    "command", ["echo hi >> /tmp/x", "exit 3", "FOO=1 env", "sh -c 'exit 0'", "(cd /tmp && ls)", '"$HOOK" now']
+)
 def test_shell_commands_and_programs_on_path_are_fine(tmp_path: Path, command: str) -> None:
     load_config(write_yaml(tmp_path, with_secrets(tmp_path, mutated(set_key("hooks.on_event", command)))))
 

@@ -69,3 +69,18 @@ def test_repointing_adds_the_stranded_replicas() -> None:
 def test_the_daemon_watches_every_node() -> None:
     config = parse_config(shipped(), PATH)
     assert {n.node for n in daemon_needs(config) if n.action == "watch"} == set(config.nodes)
+
+
+def test_failback_needs_everything_on_both_masters_and_best_effort_on_replicas() -> None:
+    config = parse_config(shipped(), PATH)
+    needs = plan_needs("failback_master", config)
+    required = {(n.node, n.action) for n in needs if n.required}
+    assert required == {
+        (node, action) for node in ("master1", "master2") for action in ("fence", "rejoin", "semi-sync source")
+    } | {("master1", "promote")}
+    assert {n.node for n in needs if not n.required} == {"slave3", "slave4"}
+
+
+def test_repointing_never_holds_up_a_failover() -> None:
+    config = parse_config(mutated(set_key("failover.repoint_replicas", True)), PATH)
+    assert all(not n.required for n in plan_needs("master_down", config) if n.node == "slave3")
