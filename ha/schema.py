@@ -1,7 +1,9 @@
 """Every config key, its kind, default and floor: what the loader reads and what the JSON Schema says.
 
 The loader (ha/config.py) takes defaults, floors and the known keys from here, so the schema an
-editor validates with and the loader cannot drift apart.
+editor validates with and the loader cannot drift apart. A new key is added here first (the loader
+rejects any key not defined here), then read in ha/config.py; regenerate the shipped schema with
+``mysqlha schema > conf/mysqlha.schema.json`` (a test compares them).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +202,15 @@ def test_an_unknown_placeholder_in_the_proxy_command() -> None:
     assert problem == (
         f"{PATH}: proxies.command: unknown placeholder {{cfgdir}}; expected {{program}}, {{config_dir}}, {{listen}}"
     )
+
+
+def test_render_with_an_unknown_placeholder_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path, mutated(set_key("proxies.command", "haproxy -f {cfgdir}/{program}.cfg")))
+    command = [sys.executable, "-m", "ha", "render", "--config", str(path), "--out", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "proxies.command: unknown placeholder {cfgdir}" in result.stderr
+    assert not (tmp_path / "out").exists(), "nothing written"
 
 
 def test_a_stray_brace_in_the_proxy_command() -> None:
