@@ -17,14 +17,15 @@ from ha.preflight import every_need, missing_grants
 def grants(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
     needs = [need for need in every_need(config) if need.node in facts]
     missing, _ = missing_grants(config, mysql, needs)
-    return [Finding(m.node, m.sentence().partition(": ")[2], m.fix()) for m in missing]
+    return [Finding(m.node, m.problem(), m.fix()) for m in missing]
 
 
-def login(node: Node, user: str, password: str, timeout: float) -> list[str]:
-    """``SHOW GRANTS`` of ``user`` on ``node``; raises pymysql errors."""
-    with cursor(
-        timeout, timeout, host=node.host, port=node.port, user=user, password=password, ssl_disabled=True
-    ) as cur:
+def login(config: Config, node: Node, user: str, password: str) -> list[str]:
+    """``SHOW GRANTS`` of ``user`` on ``node``, with the monitor's timeouts and TLS; raises pymysql errors."""
+    monitor = config.monitor
+    tls: dict[str, Any] = {"ssl_ca": monitor.tls_ca} if monitor.tls_ca else {"ssl_disabled": True}
+    connect = {"host": node.host, "port": node.port, "user": user, "password": password, **tls}
+    with cursor(monitor.connect_timeout, monitor.read_timeout, **connect) as cur:
         cur.execute("SHOW GRANTS")
         return [str(row[0]) for row in cur.fetchall()]
 
@@ -44,30 +45,19 @@ def replication_user(config: Config, mysql: MySQL, facts: dict[str, dict[str, An
     for node in (config.candidate, config.master):
         if node.name not in facts:
             continue
-        create = (
-            f"on {node.name}: CREATE USER '{credentials.user}'@'<host of the other master>' IDENTIFIED BY '...'; "
-            f"GRANT REPLICATION SLAVE ON *.* TO '{credentials.user}'@'<host of the other master>';"
-        )
+        account = f"'{credentials.user}'@'<host of the other master>'"
+        grant = f"GRANT REPLICATION SLAVE ON *.* TO {account};"
+        create = f"on {node.name}: CREATE USER {account} IDENTIFIED BY '...'; {grant}"
         try:
-            rows_ = login(node, credentials.user, credentials.password, config.monitor.connect_timeout + 1)
+            granted = login(config, node, credentials.user, credentials.password)
         except pymysql.err.Error as exc:
-            findings.append(
-                Finding(
-                    node.name,
-                    f"the replication user {credentials.user} cannot log in from here "
-                    f"({exc.args[0]} {exc.args[1] if len(exc.args) > 1 else ''})",
-                    create,
-                )
-            )
+            code = exc.args[0] if exc.args else "?"
+            why = f"the replication user {credentials.user} cannot log in from here ({code})"
+            findings.append(Finding(node.name, why, create))
             continue
-        if not any("REPLICATION SLAVE" in row.upper() or "ALL PRIVILEGES" in row.upper() for row in rows_):
-            findings.append(
-                Finding(
-                    node.name,
-                    f"the replication user {credentials.user} lacks REPLICATION SLAVE",
-                    create.split("; ", 1)[1] if "; " in create else create,
-                )
-            )
+        if not any("REPLICATION SLAVE" in row.upper() or "ALL PRIVILEGES" in row.upper() for row in granted):
+            lacks = f"the replication user {credentials.user} lacks REPLICATION SLAVE"
+            findings.append(Finding(node.name, lacks, f"on {node.name}: {grant}"))
     return findings
 
 
@@ -85,7 +75,7 @@ def health_user(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) 
             continue
         node = config.nodes[name]
         try:
-            login(node, user, "", config.monitor.connect_timeout + 1)
+            login(config, node, user, "")
         except pymysql.err.OperationalError as exc:
             if exc.args and exc.args[0] in (2003, 2013):
                 continue
@@ -118,8 +108,9 @@ def errant(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> li
                     node.name,
                     f"holds transactions {master.name} does not have (errant GTIDs: {extra}): "
                     "a promotion or repointing by GTID trips on them",
-                    f"inspect them with `mariadb-binlog` on {node.name}; apply what {master.name} needs there, "
-                    f"then rebuild {node.name} from a backup of {master.name} (and keep read_only=ON on replicas)",
+                    f"inspect them in {node.name}'s binary log (mariadb-binlog / mysqlbinlog); replay through "
+                    f"{master.name} what must be kept, then rebuild {node.name} from a backup of {master.name}; "
+                    "keep replicas read_only and give applications no READ_ONLY ADMIN / SUPER",
                 )
             )
     return findings

@@ -73,11 +73,14 @@ class MissingGrant:
     statements: tuple[str, ...]
     what: tuple[str, ...]
 
-    def sentence(self) -> str:
+    def problem(self) -> str:
         return (
-            f"{self.node}: the monitor user {self.account} lacks {', '.join(self.privileges)}, needed for "
+            f"the monitor user {self.account} lacks {', '.join(self.privileges)}, needed for "
             f"{', '.join(self.statements)} ({'; '.join(self.what)})"
         )
+
+    def sentence(self) -> str:
+        return f"{self.node}: {self.problem()}"
 
     def fix(self) -> str:
         return f"on {self.node}: GRANT {', '.join(self.privileges)} ON *.* TO {self.account};"
