@@ -43,7 +43,7 @@ def check_names(reader: Reader, config: Config) -> None:
     for section, names in (("nodes", config.nodes), ("proxies.programs", config.proxies.programs)):
         for name in names:
             if not SAFE.fullmatch(name) or name in (".", ".."):
-                reader.problem(f"{section}.{shown(name)}", f"unsafe name {name!r}; {rule}")
+                reader.problem(f"{section}.{shown(name)}", f"unsafe name {name!r}; {rule}", at=f"{section}.{name}")
     for node in config.nodes.values():
         if node.host is not None and not SAFE_HOST.fullmatch(node.host):
             reader.problem(

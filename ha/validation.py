@@ -50,8 +50,9 @@ class Reader:
             parts.pop()
         return self.path
 
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.where(key)}: {key}: {message}")
+    def problem(self, key: str, message: str, at: str | None = None) -> None:
+        """One problem; ``at`` is the dotted key to take the line from when ``key`` is shown differently."""
+        self.problems.append(f"{self.where(at or key)}: {key}: {message}")
 
     def warn(self, key: str, message: str) -> None:
         self.warnings.append(f"{self.where(key)}: {key}: {message}")

@@ -180,6 +180,17 @@ def test_an_unsafe_node_name(name: str) -> None:
     assert "\n" not in problem
 
 
+def test_an_unsafe_name_gives_its_own_line(tmp_path: Path) -> None:
+    text = SHIPPED.read_text().replace("  slave3:  {", '  "slave 3":  {', 1).replace("slave3]", '"slave 3"]')
+    text = text.replace("[master2, slave3, slave4]", '[master2, "slave 3", slave4]')
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith('  "slave 3"'))
+    problems = load_text(tmp_path, text)
+    assert [p for p in problems if "unsafe name" in p] == [
+        f"{tmp_path / 'mysqlha.yml'}:{line}: nodes.'slave 3': unsafe name 'slave 3'; expected letters, digits, "
+        "'_', '.' and '-' only (it is written into HAProxy configs and file paths)"
+    ], problems
+
+
 def test_an_unsafe_program_name() -> None:
     def rename(data: dict[str, Any]) -> None:
         programs = data["proxies"]["programs"]
