@@ -19,19 +19,32 @@ class Located:
 
 def load_located(text: str) -> Located:
     """Parse ``text`` with the safe loader; raise yaml.YAMLError as safe_load does."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    data = yaml.safe_load(text)
     lines: dict[str, int] = {}
     duplicates: list[tuple[str, int, int]] = []
-    if root is not None:
-        _walk(root, "", lines, duplicates)
+    loader = yaml.SafeLoader(text)
+    try:  # one parse: compose the node tree, walk it (before construction flattens merge keys), construct
+        root = loader.get_single_node()
+        if root is not None:
+            _walk(root, "", lines, duplicates, set())
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
     return Located(data, lines, tuple(duplicates))
 
 
-def _walk(node: yaml.Node, prefix: str, lines: dict[str, int], duplicates: list[tuple[str, int, int]]) -> None:
+def _walk(
+    node: yaml.Node,
+    prefix: str,
+    lines: dict[str, int],
+    duplicates: list[tuple[str, int, int]],
+    walked: set[int],
+) -> None:
+    if id(node) in walked:
+        return  # an alias: its keys were seen where the anchor is (and aliases cannot blow this up)
+    walked.add(id(node))
     if isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, f"{prefix}[{index}]", lines, duplicates)
+            _walk(item, f"{prefix}[{index}]", lines, duplicates, walked)
         return
     if not isinstance(node, yaml.MappingNode):
         return
@@ -47,4 +60,4 @@ def _walk(node: yaml.Node, prefix: str, lines: dict[str, int], duplicates: list[
         else:
             seen[key] = line
             lines[dotted] = line
-        _walk(value_node, dotted, lines, duplicates)
+        _walk(value_node, dotted, lines, duplicates, walked)
