@@ -16,35 +16,48 @@ from ha.dialect import Dialect, detect
 from ha.errors import MysqlhaError, NodeUnreachable
 from ha.mysql import MySQL
 
-# what each kind of statement needs, by flavor (MariaDB: checked on 10.11 with one privilege at a time);
+# what each kind of statement needs, by flavor (MariaDB: checked on 10.11 one privilege at a time);
 # SUPER also does, except RELOAD, and on MariaDB 10.11+ except READ_ONLY ADMIN (MDEV-29596)
-STATEMENTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "mariadb": {
-        "SHOW SLAVE STATUS": ("SLAVE MONITOR",),
-        "SHOW BINLOG STATUS": ("BINLOG MONITOR",),
-        "STOP/START SLAVE, CHANGE MASTER": ("REPLICATION SLAVE ADMIN",),
-        "RESET SLAVE ALL": ("RELOAD",),
-        "SET GLOBAL rpl_semi_sync_master_enabled": ("REPLICATION MASTER ADMIN",),
-        "SET GLOBAL rpl_semi_sync_slave_enabled": ("REPLICATION SLAVE ADMIN",),
-        "SET GLOBAL read_only": ("READ_ONLY ADMIN",),
+STATEMENTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "replica status": {
+        "mariadb": ("SHOW ALL SLAVES STATUS", ("SLAVE MONITOR",)),
+        "mysql": ("SHOW REPLICA STATUS", ("REPLICATION CLIENT",)),
     },
-    "mysql": {
-        "SHOW REPLICA STATUS": ("REPLICATION CLIENT",),
-        "SHOW BINARY LOG STATUS": ("REPLICATION CLIENT",),
-        "STOP/START REPLICA, CHANGE REPLICATION SOURCE": ("REPLICATION_SLAVE_ADMIN",),
-        "RESET REPLICA ALL": ("RELOAD",),
-        "SET GLOBAL rpl_semi_sync_source_enabled": ("SYSTEM_VARIABLES_ADMIN",),
-        "SET GLOBAL rpl_semi_sync_replica_enabled": ("SYSTEM_VARIABLES_ADMIN",),
-        "SET GLOBAL super_read_only": ("SYSTEM_VARIABLES_ADMIN",),
+    "replication control": {
+        "mariadb": ("STOP/START SLAVE, CHANGE MASTER", ("REPLICATION SLAVE ADMIN",)),
+        "mysql": ("STOP/START REPLICA, CHANGE REPLICATION SOURCE", ("REPLICATION_SLAVE_ADMIN",)),
+    },
+    "reset replica": {
+        "mariadb": ("RESET SLAVE ALL", ("RELOAD",)),
+        "mysql": ("RESET REPLICA ALL", ("RELOAD",)),
+    },
+    "semi-sync source": {
+        "mariadb": ("SET GLOBAL rpl_semi_sync_master_enabled", ("REPLICATION MASTER ADMIN",)),
+        "mysql": ("SET GLOBAL rpl_semi_sync_source_enabled", ("SYSTEM_VARIABLES_ADMIN",)),
+    },
+    "semi-sync replica": {
+        "mariadb": ("SET GLOBAL rpl_semi_sync_slave_enabled", ("REPLICATION SLAVE ADMIN",)),
+        "mysql": ("SET GLOBAL rpl_semi_sync_replica_enabled", ("SYSTEM_VARIABLES_ADMIN",)),
+    },
+    "read only": {
+        "mariadb": ("SET GLOBAL read_only", ("READ_ONLY ADMIN",)),
+        "mysql": ("SET GLOBAL super_read_only", ("SYSTEM_VARIABLES_ADMIN",)),
     },
 }
-# what each action of a plan runs (index into the lists above: both flavors are in the same order)
-ACTIONS: dict[str, tuple[int, ...]] = {
-    "watch": (0, 1),
-    "promote": (2, 3, 4, 5, 6),
-    "fence": (6,),
-    "rejoin": (2, 4, 5),
-    "semi-sync source": (4,),
+# what each action of a plan runs (the status reads, GTID positions and waits need no privilege)
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "watch": ("replica status",),
+    "promote": (
+        "replica status",
+        "replication control",
+        "reset replica",
+        "semi-sync source",
+        "semi-sync replica",
+        "read only",
+    ),
+    "fence": ("read only",),
+    "rejoin": ("replica status", "replication control", "semi-sync source", "semi-sync replica"),
+    "semi-sync source": ("semi-sync source",),
 }
 ALIASES = {
     "REPLICA MONITOR": "SLAVE MONITOR",
@@ -139,7 +152,8 @@ def _repoint(config: Config, case: str, names: list[str]) -> list[Need]:
 
 def daemon_needs(config: Config) -> list[Need]:
     """What the daemon may run by itself: watching every node, both failover cases, fencing."""
-    watch = [Need(name, "watch", "monitoring") for name in config.nodes]
+    # the master and the candidate are probed every cycle; a replica is only asked for its vote
+    watch = [Need(n.name, "watch", "monitoring", n.role != "replica") for n in config.nodes.values()]
     return watch + plan_needs("master_down", config) + plan_needs("candidate_down", config)
 
 
@@ -159,13 +173,14 @@ def granted(rows: Iterable[str], dialect: Dialect) -> set[str]:
         for word in match["privileges"].split(","):
             name = " ".join(word.replace("`", "").upper().split())
             found.add(ALIASES.get(name, name) if dialect.flavor == "mariadb" else name)
+    every = {p for flavors in STATEMENTS.values() for p in flavors[dialect.flavor][1]}
     if found & {"ALL", "ALL PRIVILEGES"}:
-        found |= {p for table in STATEMENTS.values() for privs in table.values() for p in privs}
+        found |= every
     if "SUPER" in found:
-        spared = {"RELOAD"} | (
-            {"READ_ONLY ADMIN"} if dialect.flavor == "mariadb" and dialect.version >= (10, 11, 0) else set()
-        )
-        found |= {p for privs in STATEMENTS[dialect.flavor].values() for p in privs if p not in spared}
+        spared = {"RELOAD"}
+        if dialect.flavor == "mariadb" and dialect.version >= (10, 11, 0):
+            spared.add("READ_ONLY ADMIN")
+        found |= every - spared
     return found
 
 
@@ -181,13 +196,12 @@ def missing_grants(config: Config, mysql: MySQL, needs: list[Need]) -> tuple[lis
         except (NodeUnreachable, MysqlhaError) as exc:
             unasked.append(f"{name}: grants not checked: {exc}")
             continue
-        table = list(STATEMENTS[dialect.flavor].items())
         lacking: dict[str, None] = {}
         statements: dict[str, None] = {}
         what: dict[str, None] = {}
         for need in node_needs:
-            for index in ACTIONS[need.action]:
-                statement, privileges = table[index]
+            for kind in ACTIONS[need.action]:
+                statement, privileges = STATEMENTS[kind][dialect.flavor]
                 absent = [p for p in privileges if p not in have]
                 if absent:
                     lacking.update(dict.fromkeys(absent))

@@ -19,7 +19,7 @@ FULL = (
 
 def test_the_sandbox_grants_cover_every_statement() -> None:
     have = granted([FULL], MARIADB)
-    assert {p for privileges in STATEMENTS["mariadb"].values() for p in privileges} <= have
+    assert {p for flavors in STATEMENTS.values() for p in flavors["mariadb"][1]} <= have
 
 
 def test_aliases_and_grants_on_other_objects() -> None:
@@ -28,6 +28,16 @@ def test_aliases_and_grants_on_other_objects() -> None:
         "GRANT ALL PRIVILEGES ON `app`.* TO `m`@`%`",  # not global: counts for nothing
     ]
     assert granted(rows, MARIADB) == {"SLAVE MONITOR", "BINLOG MONITOR"}
+
+
+def test_a_replica_watched_without_slave_monitor_does_not_stop_the_daemon() -> None:
+    config = parse_config(shipped(), PATH)
+    assert {(n.node, n.required) for n in daemon_needs(config) if n.action == "watch"} == {
+        ("master1", True),
+        ("master2", True),
+        ("slave3", False),
+        ("slave4", False),
+    }
 
 
 def test_all_privileges_on_everything_covers_all() -> None:
@@ -46,9 +56,9 @@ def test_mysql_dynamic_privileges_on_their_own_lines() -> None:
     assert granted(rows, MYSQL) >= {"RELOAD", "REPLICATION CLIENT", "REPLICATION_SLAVE_ADMIN"}
 
 
-def test_both_flavors_list_statements_in_the_same_order() -> None:
-    assert len(STATEMENTS["mariadb"]) == len(STATEMENTS["mysql"])
-    assert all(index < len(STATEMENTS["mysql"]) for indexes in ACTIONS.values() for index in indexes)
+def test_every_action_names_statements_of_both_flavors() -> None:
+    assert all(set(flavors) == {"mariadb", "mysql"} for flavors in STATEMENTS.values())
+    assert {kind for kinds in ACTIONS.values() for kind in kinds} == set(STATEMENTS)
 
 
 def test_case_1_promotes_the_candidate_and_fences_the_master() -> None:
