@@ -44,6 +44,8 @@ def host_check(reader: Reader, data: dict[str, Any], config: Config, on_host: bo
             check_secret_mode(reader, f"{section}.password_file", spec["password_file"])
     if not on_host:
         return
+    if config.failover.state_file:
+        check_state_dir(reader, config.failover.state_file)
     for key, command in (
         ("failover.fence_command", config.failover.fence_command),
         ("hooks.on_event", config.hooks.on_event),
@@ -62,6 +64,19 @@ def check_secret_mode(reader: Reader, key: str, file_name: str) -> None:
         reader.problem(
             key,
             f"{file_name} is readable by group or others (mode {stat.S_IMODE(mode):04o}): run `chmod 600 {file_name}`",
+        )
+
+
+def check_state_dir(reader: Reader, state_file: str) -> None:
+    """The state is saved after every failover step: its directory must exist (and take a file)."""
+    directory = Path(state_file).parent
+    if not directory.is_dir():
+        reader.problem("failover.state_file", f"directory {directory} does not exist: run `mkdir -p {directory}`")
+    elif not os.access(directory, os.W_OK | os.X_OK):
+        reader.warn(
+            "failover.state_file",
+            f"{directory} is not writable by this user (uid {os.getuid()}): the daemon's user must be able to "
+            "write there, or the first failover step cannot be saved",
         )
 
 

@@ -111,6 +111,7 @@ def test_the_shipped_config_parses(tmp_path: Path) -> None:
         secret_file.write_text(f"{SECRET}-{section}\n")
         secret_file.chmod(0o600)
         data[section]["password_file"] = str(secret_file)
+    data["failover"]["state_file"] = str(tmp_path / "state.json")
     config = load_config(write(tmp_path, data))
     assert (config.master.name, config.candidate.name) == ("master1", "master2")
     assert [n.name for n in config.replicas_of("master2")] == ["slave4"]

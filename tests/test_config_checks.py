@@ -34,6 +34,8 @@ def with_secrets(tmp_path: Path, data: dict[str, Any], mode: int = 0o600) -> dic
         secret.chmod(mode)
         data[section].pop("password", None)
         data[section]["password_file"] = str(secret)
+    data["failover"]["state_file"] = str(tmp_path / "state" / "state.json")
+    (tmp_path / "state").mkdir(exist_ok=True)
     return data
 
 
@@ -286,6 +288,15 @@ def test_a_hook_not_on_path(tmp_path: Path) -> None:
 )
 def test_shell_commands_and_programs_on_path_are_fine(tmp_path: Path, command: str) -> None:
     load_config(write_yaml(tmp_path, with_secrets(tmp_path, mutated(set_key("hooks.on_event", command)))))
+
+
+def test_a_state_file_in_a_missing_directory(tmp_path: Path) -> None:
+    data = with_secrets(tmp_path, shipped())
+    data["failover"]["state_file"] = str(tmp_path / "absent" / "state.json")
+    problems = load_problems(tmp_path, data)
+    assert len(problems) == 1
+    assert problems[0].endswith(f"failover.state_file: directory {tmp_path / 'absent'} does not exist: "
+                                f"run `mkdir -p {tmp_path / 'absent'}`")  # fmt: skip
 
 
 def test_executables_are_not_checked_when_rendering_on_a_build_host(tmp_path: Path) -> None:
