@@ -73,8 +73,9 @@ class Reader:
                 continue
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.7)
             hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
-            name = f"{prefix}.{key}" if prefix else str(key)
-            self.problem(name, f"unknown key; {hint}")
+            shown = str(key) if str(key).isprintable() else repr(key)
+            name = f"{prefix}.{shown}" if prefix else shown
+            self.problem(name, f"unknown key; {hint}", at=f"{prefix}.{key}" if prefix else str(key))
 
     def field(
         self,
