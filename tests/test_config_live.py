@@ -223,6 +223,25 @@ def test_schema_command_prints_the_shipped_schema(healthy_sandbox: Sandbox) -> N
     assert printed.returncode == 0 and json.loads(printed.stdout) == json.loads(shipped.read_text())
 
 
+def test_a_switchover_refuses_before_step_1_without_the_grants(healthy_sandbox: Sandbox) -> None:
+    box = healthy_sandbox
+    user = box.config.monitor.credentials.user
+    with as_root(box, "M1") as cur:
+        cur.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'{HOST}'")
+    try:
+        result = mysqlha(box, "switchover")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "not starting switchover, nothing touched: master1: the monitor user" in result.stderr
+        assert "lacks READ_ONLY ADMIN" in result.stderr
+        with box.server("M1").root() as cur:
+            cur.execute("SELECT @@global.read_only")
+            assert cur.fetchone()[0] == 0, "master1 still writable"
+        assert all(box.supervisor().states()[name] == "RUNNING" for name in box.config.proxies.normal)
+    finally:
+        with as_root(box, "M1") as cur:
+            cur.execute(f"GRANT READ_ONLY ADMIN ON *.* TO '{user}'@'{HOST}'")
+
+
 def test_an_errant_transaction_on_master2(healthy_sandbox: Sandbox) -> None:
     """Last: an errant GTID cannot be taken back."""
     with healthy_sandbox.server("M2").root() as cur:  # root may write despite read_only
