@@ -17,7 +17,7 @@ setup(
     packages=find_packages(include=["ha", "ha.*"]),
     install_requires=["PyMySQL>=1.0", "supervisor>=4.2", "PyYAML>=5.4"],
     extras_require={
-        "test": ["pytest>=7", "prometheus-client>=0.17", *LINT],
+        "test": ["pytest>=7", "prometheus-client>=0.17", "jsonschema>=4", *LINT],
         "lint": LINT,
         "dev": ["pytest>=7", *LINT],
         "metrics": ["prometheus-client>=0.17"],
@@ -25,7 +25,7 @@ setup(
     },
     entry_points={"console_scripts": ["mysqlha=ha.cli:main"]},
     data_files=[
-        ("share/mysqlha/conf", ["conf/mysqlha.yml"]),
+        ("share/mysqlha/conf", ["conf/mysqlha.yml", "conf/mysqlha.schema.json"]),
         ("share/mysqlha/supervisord.conf.d", [str(p) for p in sorted(Path("supervisord.conf.d").glob("*.conf"))]),
         ("share/mysqlha/init.d", ["init.d/supervisord", "init.d/supervisord.service"]),
     ],

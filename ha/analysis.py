@@ -99,6 +99,17 @@ class FailoverPaused:
 
 
 @dataclass(frozen=True)
+class GrantsMissing:
+    """Not acted on: the monitor user lacks a grant the plan needs (checked before step 1); asked again
+    each cycle, nothing touched."""
+
+    kind: ClassVar[str] = "grants_missing"
+    node: str
+    case: Case
+    reason: str
+
+
+@dataclass(frozen=True)
 class Resuming:
     """A plan was interrupted (restart, failed step): carry on from the first step not done."""
 
@@ -134,6 +145,7 @@ Analysis = (
     | DataRiskRefused
     | FailoverVetoed
     | FailoverPaused
+    | GrantsMissing
     | Resuming
     | WaitingForOperator
     | OperatorBusy

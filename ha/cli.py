@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ha import __version__, commands, daemon, forced, oncall
+from ha import __version__, checkconfig, commands, daemon, forced, oncall
 from ha.config import default_path
 from ha.errors import ConfigError, MysqlhaError
+from ha.schema import json_schema
 
 if TYPE_CHECKING:  # the sandbox is imported only by the commands that use it
     from ha.sandbox.cluster import Sandbox
@@ -39,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     with_config(sub.add_parser("run", help="run the failover daemon (what supervisord runs as mysqlcheck)"))
-    with_config(sub.add_parser("check-config", help="validate the YAML, then the live cluster against it"))
+    check = with_config(sub.add_parser("check-config", help="validate the YAML, then the live cluster against it"))
+    check.add_argument(
+        "--offline", action="store_true", help="the YAML and this host's files only; no server contacted"
+    )
+    check.add_argument("--json", action="store_true", help="one JSON document: problems, warnings, live findings")
+    sub.add_parser("schema", help="print the JSON Schema of the config file (for editors and CI)")
     ack = with_config(sub.add_parser("ack", help="re-arm automatic failover after an operator restored the layout"))
     ack.add_argument("--force", action="store_true", help="re-arm even if the normal proxy set is not running")
     status = with_config(
@@ -112,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sandbox":
             return sandbox_command(args)
         path = getattr(args, "config", None) or args.global_config or default_path()
+        if args.command == "check-config":
+            return checkconfig.main(path, args.offline, args.json)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2))
+            return 0
         if args.command == "render":
             return commands.render(path, args.out, args.installed_config)
         tools = commands.Tools.load(path)
-        if args.command == "check-config":
-            return commands.check_config(tools)
         if args.command == "ack":
             return commands.ack(tools, args.force)
         if args.command == "status":

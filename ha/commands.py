@@ -1,4 +1,4 @@
-"""Operator commands: status, check-config, ack, switchover, failback, render."""
+"""Operator commands: status, ack, switchover, failback, render (check-config: ha/checkconfig.py)."""
 
 from __future__ import annotations
 
@@ -56,23 +56,6 @@ def status(tools: Tools, as_json: bool) -> int:
         json.dumps(to_json(tools.config, view), indent=2, default=str) if as_json else render_text(tools.config, view)
     )
     return 0
-
-
-def check_config(tools: Tools) -> int:
-    """The YAML is valid (else load() raised); now the live cluster against the configured normal layout."""
-    state = tools.store.load()
-    problems = mismatches(tools.config, look(tools.config, tools.mysql, tools.supervisor, state))
-    if problems and state.phase != "armed":
-        print(f"(the daemon is {state.phase}: the live layout is expected to differ from the normal one)")
-    for problem in problems:
-        print(problem)
-    if not problems:
-        config = tools.config
-        print(
-            f"{config.path}: ok ({len(config.nodes)} nodes, {len(config.proxies.programs)} proxy programs, "
-            "live cluster matches the normal layout)"
-        )
-    return 1 if problems else 0
 
 
 def ack(tools: Tools, force: bool) -> int:

@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ha.crosscheck import cross_check
 from ha.errors import ConfigError
-from ha.validation import Reader, kind_of, port_ok, positive
+from ha.hostcheck import host_check
+from ha.schema import ROLES as ROLES  # re-exported: the roles are defined with the schema
+from ha.schema import SCHEMA, field_at, section_at
+from ha.validation import Reader, kind_of, port_ok
+from ha.yamlload import load_located
 
 DEFAULT_CONFIG = "/etc/mysqlha/mysqlha.yml"
 CONFIG_ENV = "MYSQLHA_CONFIG"
-ROLES = ("master", "candidate", "replica")
-TOP_LEVEL_KEYS = (
-    "nodes",
-    "monitor",
-    "replication",
-    "failover",
-    "supervisor",
-    "proxies",
-    "hooks",
-    "metrics",
-    "logging",
-)
-LOG_FORMATS = ("iso", "classic", "json")
+TOP_LEVEL_KEYS = tuple(SCHEMA.fields)
 
 
 @dataclass(frozen=True)
@@ -142,6 +135,7 @@ class Config:
     hooks: Hooks = field(default_factory=Hooks)
     metrics: Metrics = field(default_factory=Metrics)
     logging: Logging = field(default_factory=Logging)
+    warnings: tuple[str, ...] = ()  # accepted, but worth an operator's look (inline passwords, a short window)
 
     def with_role(self, role: str) -> Node:
         return next(n for n in self.nodes.values() if n.role == role)
@@ -153,6 +147,9 @@ class Config:
     @property
     def candidate(self) -> Node:
         return self.with_role("candidate")
+
+    def nodes_with_role(self, role: str) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes.values() if n.role == role)
 
     def replicas_of(self, name: str) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes.values() if n.source == name)
@@ -166,9 +163,10 @@ def default_path() -> str:
 
 
 def load_config(path: str | os.PathLike[str], read_secrets: bool = True) -> Config:
-    """Read and validate ``path``; raise ConfigError listing every problem.
+    """Read and validate ``path``; raise ConfigError listing every problem, with its line.
 
-    ``read_secrets=False`` leaves password files unread (for rendering configs on a build host).
+    ``read_secrets=False`` leaves password files unread and this host's files unchecked (for
+    rendering configs on a build host).
     """
     path = str(path)
     try:
@@ -176,7 +174,7 @@ def load_config(path: str | os.PathLike[str], read_secrets: bool = True) -> Conf
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8 text'}"]) from exc
     try:
-        data = yaml.safe_load(text)
+        located = load_located(text)
     except yaml.YAMLError as exc:
         # one line, and never the offending source line: it may hold a password
         mark = getattr(exc, "problem_mark", None)
@@ -184,13 +182,30 @@ def load_config(path: str | os.PathLike[str], read_secrets: bool = True) -> Conf
         raise ConfigError(
             [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}"]
         ) from exc
-    return parse_config(data, path, read_secrets)
+    duplicates = [
+        f"{path}:{line}: {key}: given twice (first at line {first}); the last one would silently win"
+        for key, line, first in located.duplicates
+    ]
+    try:
+        config = parse_config(located.data, path, read_secrets, located.lines, on_host=read_secrets)
+    except ConfigError as exc:
+        raise ConfigError(duplicates + exc.problems) from None
+    if duplicates:
+        raise ConfigError(duplicates)
+    return config
 
 
-def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
-    reader = Reader(path, read_secrets)
+def parse_config(
+    data: Any, path: str, read_secrets: bool = True, lines: dict[str, int] | None = None, on_host: bool = False
+) -> Config:
+    """Validate a parsed YAML mapping; ``lines`` (dotted key -> line) puts line numbers in the problems.
+
+    ``on_host`` also checks this host's files: password file modes, the fence and hook commands.
+    """
+    reader = Reader(path, read_secrets, lines)
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: expected a mapping at the top level, got {kind_of(data)}"])
+    reader.unknown(data, "", SCHEMA)
     nodes = _parse_nodes(reader, data)
     monitor = _parse_monitor(reader, reader.section(data, "monitor"))
     replication = None
@@ -200,18 +215,20 @@ def parse_config(data: Any, path: str, read_secrets: bool = True) -> Config:
     supervisor = _parse_supervisor(reader, reader.section(data, "supervisor"))
     proxies = _parse_proxies(reader, reader.section(data, "proxies"), nodes)
     hooks = _parse_hooks(reader, data.get("hooks") or {})
-    metrics = Metrics(
-        reader.get(data.get("metrics") or {}, "metrics", "listen", str, None, lambda v: ":" in v, "host:port")
-    )
+    metrics = _parse_metrics(reader, data.get("metrics") or {})
     logging = _parse_logging(reader, data.get("logging") or {})
     if failover.repoint_replicas and replication is None:
         reader.problem("replication", "missing; expected the replication user when failover.repoint_replicas is true")
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            reader.problem(str(key), f"unknown section; expected one of {', '.join(TOP_LEVEL_KEYS)}")
+    config = Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics, logging)
+    cross_check(reader, config)
+    host_check(reader, data, config, on_host)
     if reader.problems:
         raise ConfigError(reader.problems)
-    return Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics, logging)
+    return replace(config, warnings=tuple(reader.warnings))
+
+
+def _get(reader: Reader, data: dict[str, Any], prefix: str, key: str, schema_path: str, **extra: Any) -> Any:
+    return reader.field(data, prefix, key, field_at(f"{schema_path}.{key}"), **extra)
 
 
 def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
@@ -222,10 +239,11 @@ def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
         if not isinstance(spec, dict):
             reader.problem(prefix, f"expected a mapping with host, port, role, got {spec!r}")
             continue
-        host = reader.get(spec, prefix, "host", str, "127.0.0.1")
-        port = reader.get(spec, prefix, "port", int, check=port_ok, expected="a TCP port (1-65535)")
-        role = reader.get(spec, prefix, "role", str, check=lambda r: r in ROLES, expected=" or ".join(ROLES))
-        source = reader.get(spec, prefix, "source", str, None)
+        reader.unknown(spec, prefix, section_at("nodes"))
+        host = _get(reader, spec, prefix, "host", "nodes.*")
+        port = _get(reader, spec, prefix, "port", "nodes.*")
+        role = _get(reader, spec, prefix, "role", "nodes.*")
+        source = _get(reader, spec, prefix, "source", "nodes.*")
         nodes[str(name)] = Node(str(name), host, port or 0, role or "", source)
     for role in ("master", "candidate"):
         count = sum(1 for n in nodes.values() if n.role == role)
@@ -274,7 +292,9 @@ def _read_secret(reader: Reader, data: dict[str, Any], prefix: str, key: str) ->
 
 
 def _parse_credentials(reader: Reader, data: dict[str, Any], prefix: str) -> Credentials:
-    user = reader.get(data, prefix, "user", str)
+    if prefix != "monitor":
+        reader.unknown(data, prefix, section_at(prefix))
+    user = _get(reader, data, prefix, "user", prefix)
     password = _read_secret(reader, data, prefix, "password")
     if password is None and "password" not in data and "password_file" not in data:
         reader.problem(f"{prefix}.password", "missing; expected password or password_file")
@@ -282,14 +302,18 @@ def _parse_credentials(reader: Reader, data: dict[str, Any], prefix: str) -> Cre
 
 
 def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
-    number = (int, float)
+    reader.unknown(data, "monitor", section_at("monitor"))
+
+    def get(key: str, **extra: Any) -> Any:
+        return _get(reader, data, "monitor", key, "monitor", **extra)
+
     monitor = Monitor(
         credentials=_parse_credentials(reader, data, "monitor"),
-        interval=float(reader.get(data, "monitor", "interval", number, 5.0, positive, "a number of seconds > 0")),
-        failures=reader.get(data, "monitor", "failures", int, 5, positive, "a whole number >= 1"),
-        connect_timeout=float(reader.get(data, "monitor", "connect_timeout", number, 1.0, positive, "seconds > 0")),
-        read_timeout=float(reader.get(data, "monitor", "read_timeout", number, 1.0, positive, "seconds > 0")),
-        tls_ca=reader.get(data, "monitor", "tls_ca", str, None),
+        interval=float(get("interval", expected="a number of seconds > 0")),
+        failures=get("failures"),
+        connect_timeout=float(get("connect_timeout")),
+        read_timeout=float(get("read_timeout")),
+        tls_ca=get("tls_ca"),
     )
     if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
         reader.problem(
@@ -301,18 +325,20 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
 
 
 def _parse_failover(reader: Reader, data: dict[str, Any]) -> Failover:
-    def seconds(key: str, default: float) -> float:
-        return float(reader.get(data, "failover", key, (int, float), default, positive, "seconds > 0"))
+    reader.unknown(data, "failover", section_at("failover"))
+
+    def get(key: str) -> Any:
+        return _get(reader, data, "failover", key, "failover")
 
     return Failover(
-        state_file=reader.get(data, "failover", "state_file", str),
-        catchup_timeout=seconds("catchup_timeout", 10.0),
-        allow_async_promotion=reader.get(data, "failover", "allow_async_promotion", bool, False),
-        ask_replicas=reader.get(data, "failover", "ask_replicas", bool, True),
-        replica_silence=seconds("replica_silence", 3.0),
-        fence_command=reader.get(data, "failover", "fence_command", str, None),
-        fence_timeout=seconds("fence_timeout", 10.0),
-        repoint_replicas=reader.get(data, "failover", "repoint_replicas", bool, False),
+        state_file=get("state_file"),
+        catchup_timeout=float(get("catchup_timeout")),
+        allow_async_promotion=get("allow_async_promotion"),
+        ask_replicas=get("ask_replicas"),
+        replica_silence=float(get("replica_silence")),
+        fence_command=get("fence_command"),
+        fence_timeout=float(get("fence_timeout")),
+        repoint_replicas=get("repoint_replicas"),
     )
 
 
@@ -320,10 +346,11 @@ def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
     if not isinstance(data, dict):
         reader.problem("hooks", f"expected a mapping, got {data!r}")
         return Hooks()
+    reader.unknown(data, "hooks", section_at("hooks"))
     return Hooks(
-        on_event=reader.get(data, "hooks", "on_event", str, None),
-        pre_failover=reader.get(data, "hooks", "pre_failover", str, None),
-        timeout=float(reader.get(data, "hooks", "timeout", (int, float), 10.0, positive, "seconds > 0")),
+        on_event=_get(reader, data, "hooks", "on_event", "hooks"),
+        pre_failover=_get(reader, data, "hooks", "pre_failover", "hooks"),
+        timeout=float(_get(reader, data, "hooks", "timeout", "hooks")),
     )
 
 
@@ -331,29 +358,37 @@ def _parse_logging(reader: Reader, data: dict[str, Any]) -> Logging:
     if not isinstance(data, dict):
         reader.problem("logging", f"expected a mapping, got {data!r}")
         return Logging()
+    reader.unknown(data, "logging", section_at("logging"))
     return Logging(
-        format=reader.get(data, "logging", "format", str, "iso", lambda v: v in LOG_FORMATS, " or ".join(LOG_FORMATS)),
-        history_keep_days=float(
-            reader.get(data, "logging", "history_keep_days", (int, float), 90.0, positive, "days > 0")
-        ),
-        history_max_bytes=reader.get(
-            data, "logging", "history_max_bytes", int, 10 * 1024 * 1024, lambda v: v >= 4096, "bytes >= 4096"
-        ),
+        format=_get(reader, data, "logging", "format", "logging"),
+        history_keep_days=float(_get(reader, data, "logging", "history_keep_days", "logging")),
+        history_max_bytes=_get(reader, data, "logging", "history_max_bytes", "logging"),
     )
 
 
+def _parse_metrics(reader: Reader, data: dict[str, Any]) -> Metrics:
+    if not isinstance(data, dict):
+        reader.problem("metrics", f"expected a mapping, got {data!r}")
+        return Metrics()
+    reader.unknown(data, "metrics", section_at("metrics"))
+    return Metrics(reader.get(data, "metrics", "listen", str, None, lambda v: ":" in v, "host:port"))
+
+
 def _parse_supervisor(reader: Reader, data: dict[str, Any]) -> SupervisorEndpoint:
+    reader.unknown(data, "supervisor", section_at("supervisor"))
+
     def url_ok(url: str) -> bool:
         return url.startswith(("http://", "https://", "unix://"))
 
+    def get(key: str, **extra: Any) -> Any:
+        return _get(reader, data, "supervisor", key, "supervisor", **extra)
+
     return SupervisorEndpoint(
-        url=reader.get(data, "supervisor", "url", str, check=url_ok, expected="http://host:port or unix:///path"),
-        username=reader.get(data, "supervisor", "username", str, None),
+        url=get("url", check=url_ok, expected="http://host:port or unix:///path"),
+        username=get("username"),
         password=_read_secret(reader, data, "supervisor", "password"),
-        timeout=float(reader.get(data, "supervisor", "timeout", (int, float), 2.0, positive, "seconds > 0")),
-        start_timeout=float(
-            reader.get(data, "supervisor", "start_timeout", (int, float), 5.0, positive, "seconds > 0")
-        ),
+        timeout=float(get("timeout")),
+        start_timeout=float(get("start_timeout")),
     )
 
 
@@ -369,6 +404,8 @@ def _parse_listen(reader: Reader, prefix: str, value: Any) -> tuple[str, int]:
 
 
 def _parse_proxies(reader: Reader, data: dict[str, Any], nodes: dict[str, Node]) -> Proxies:
+    if data:
+        reader.unknown(data, "proxies", section_at("proxies"))
     programs: dict[str, ProxyProgram] = {}
     raw_programs = reader.section(data, "programs") if data else {}
     for name, spec in raw_programs.items():
@@ -376,6 +413,7 @@ def _parse_proxies(reader: Reader, data: dict[str, Any], nodes: dict[str, Node])
         if not isinstance(spec, dict):
             reader.problem(prefix, f"expected a mapping with listen and backends, got {spec!r}")
             continue
+        reader.unknown(spec, prefix, section_at("proxies.programs"))
         host, port = _parse_listen(reader, prefix, spec.get("listen"))
         backends = spec.get("backends")
         if not isinstance(backends, list) or not backends or not all(b in nodes for b in backends):
@@ -388,15 +426,20 @@ def _parse_proxies(reader: Reader, data: dict[str, Any], nodes: dict[str, Node])
     def transition(key: str) -> Transition:
         section = reader.section(data, key) if data else {}
         prefix = f"proxies.{key}"
+        if section:
+            reader.unknown(section, prefix, section_at(prefix))
         return Transition(
             reader.names(section, prefix, "stop", programs), reader.names(section, prefix, "start", programs)
         )
 
+    def get(key: str) -> Any:
+        return _get(reader, data, "proxies", key, "proxies")
+
     return Proxies(
-        command=reader.get(data, "proxies", "command", str, "haproxy -db -f {config_dir}/{program}.cfg"),
-        config_dir=reader.get(data, "proxies", "config_dir", str, "/etc/mysqlha/haproxy"),
-        log_dir=reader.get(data, "proxies", "log_dir", str, "/var/log/supervisor"),
-        health_check_user=reader.get(data, "proxies", "health_check_user", str, None),
+        command=get("command"),
+        config_dir=get("config_dir"),
+        log_dir=get("log_dir"),
+        health_check_user=get("health_check_user"),
         programs=programs,
         normal=reader.names(data, "proxies", "normal", programs),
         master_down=transition("master_down"),

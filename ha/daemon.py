@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from ha import __version__
 from ha.config import Config, Node, load_config
-from ha.decide import decide, vetoed
+from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
@@ -23,6 +23,7 @@ from ha.metrics import Metrics
 from ha.model import Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
 from ha.oversight import Oversight, hold
+from ha.preflight import refusal, start_problems
 from ha.runner import Runner
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
@@ -166,13 +167,17 @@ class Daemon:
         return self.last_sentence
 
     def screen(self, decision: Decision) -> Decision:
-        """Ask the pre_failover hook before a failover starts: a veto is decided before anything is announced."""
+        """Before a failover starts, before anything is announced: the pre_failover hook's veto, then the grants."""
         start = next((action for action in decision.actions if isinstance(action, StartFailover)), None)
         if start is None:
             return decision
         ask = Event("failover_started", start.failed_node, start.case, analysis=decision.analysis.kind)
         veto = self.adapters.hooks.pre_failover(ask)
-        return vetoed(decision, veto) if veto else decision
+        if veto:
+            return vetoed(decision, veto)
+        # the monitor user's grants, before any proxy is touched
+        why = refusal(start.case, self.config, self.adapters.mysql, start.failed_node)
+        return ungranted(decision, why) if why else decision
 
     def announce(self, events: tuple[Event, ...]) -> None:
         """Tell the hooks, the metrics and the history; count failover outcomes."""
@@ -227,6 +232,14 @@ class Daemon:
             for problem in exc.problems:
                 self.log(f"  {problem}")
             return
+        problems = start_checks(config)
+        if problems:
+            self.log("SIGHUP: new config rejected as at a start, keeping the old one:")
+            for problem in problems:
+                self.log(f"  {problem}")
+            return
+        for warning in config.warnings:
+            self.log(f"warning: {warning}")
         if config.logging.format != self.config.logging.format:
             setup_logging(config.logging.format)
         self.config = config
@@ -270,6 +283,12 @@ def why(decision: Decision, snapshot: Snapshot) -> str:
     return f"{decision.analysis.kind} {node or ''}{said}{counted}".strip()
 
 
+def start_checks(config: Config) -> list[str]:
+    """What must stop a start (or a reload): supervisord and its programs, the monitor user's grants."""
+    problems = preflight(config, Supervisor(config.supervisor))
+    return problems + start_problems(config, MySQL(config.monitor))
+
+
 def main(config_path: str) -> int:
     try:
         config = load_config(config_path)
@@ -278,7 +297,9 @@ def main(config_path: str) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    problems = preflight(config, Supervisor(config.supervisor))
+    for warning in config.warnings:
+        print(f"warning: {warning}", flush=True)
+    problems = start_checks(config)
     if problems:
         print("mysqlha: cannot start, nothing was touched:", file=sys.stderr)
         for problem in problems:

@@ -21,6 +21,7 @@ from ha.analysis import (
     DataRiskRefused,
     Failing,
     FailoverVetoed,
+    GrantsMissing,
     MasterDown,
     OperatorBusy,
     Resuming,
@@ -107,13 +108,11 @@ def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, w
     return replace(decision, state=stamped, events=events)
 
 
-def vetoed(decision: Decision, reason: str) -> Decision:
-    """What a starting decision becomes when the pre_failover hook vetoes it: nothing started, one
-    ``failover_vetoed`` instead of ``failover_started``, asked again next cycle."""
+def withheld(decision: Decision, analysis: Analysis, line: str, sentence: str) -> Decision:
+    """A starting decision that must not start after all (vetoed, paused, a grant missing): back to armed,
+    its StartFailover and ``failover_started`` dropped, ``line`` said instead; asked again next cycle."""
     start = next(action for action in decision.actions if isinstance(action, StartFailover))
-    node, case = start.failed_node, start.case
-    analysis = FailoverVetoed(node, case, reason)
-    sentence = f"failover {case} of {node} vetoed by the pre_failover hook"
+    node = start.failed_node
     state = replace(
         decision.state,
         phase="armed",
@@ -124,11 +123,33 @@ def vetoed(decision: Decision, reason: str) -> Decision:
         analysis=analysis.kind,
         sentence=sentence,
     )
-    lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
-    lines.append(f"{node} failing: failover VETOED by the pre_failover hook: {reason}")
+    lines = [text for text in decision.lines if text != f"{node} failing: failover starting"]
     kept = tuple(replace(e, analysis=analysis.kind) for e in decision.events if e.name != "failover_started")
+    actions = tuple(action for action in decision.actions if action is not start)
+    return Decision(state, analysis, actions, (*lines, line), sentence, kept)
+
+
+def vetoed(decision: Decision, reason: str) -> Decision:
+    """What a starting decision becomes when the pre_failover hook vetoes it: nothing started, one
+    ``failover_vetoed`` instead of ``failover_started``, asked again next cycle."""
+    start = next(action for action in decision.actions if isinstance(action, StartFailover))
+    node, case = start.failed_node, start.case
+    analysis = FailoverVetoed(node, case, reason)
+    line = f"{node} failing: failover VETOED by the pre_failover hook: {reason}"
+    held = withheld(decision, analysis, line, f"failover {case} of {node} vetoed by the pre_failover hook")
     event = Event("failover_vetoed", node, case, reason, analysis.kind)
-    return Decision(state, analysis, (), tuple(lines), sentence, (*kept, event))
+    return replace(held, events=(*held.events, event))
+
+
+def ungranted(decision: Decision, reason: str) -> Decision:
+    """A starting decision whose plan the monitor user cannot run: nothing touched, one ``failover_refused``."""
+    start = next(action for action in decision.actions if isinstance(action, StartFailover))
+    node, case = start.failed_node, start.case
+    analysis = GrantsMissing(node, case, reason)
+    line = f"{node} failing: failover NOT STARTED, nothing touched: {reason}"
+    held = withheld(decision, analysis, line, f"failover {case} of {node} not started: a grant is missing")
+    event = Event("failover_refused", node, case, reason, analysis.kind)
+    return replace(held, events=(*held.events, event))
 
 
 def _watch_only(snapshot: Snapshot, state: DaemonState, config: Config) -> Decision:

@@ -203,6 +203,14 @@ class MySQL:
             for statement in dialect_of(cur).fence_sql():
                 cur.execute(statement)
 
+    def grants(self, node: Node) -> tuple[str, str, list[str]]:
+        """(``@@version``, ``CURRENT_USER()``, the ``SHOW GRANTS`` rows) of the monitor user on ``node``."""
+        with self.session(node) as cur:
+            cur.execute("SELECT @@version, CURRENT_USER()")
+            version, current = cur.fetchone() or ("", "")
+            cur.execute("SHOW GRANTS")
+            return str(version), str(current), [str(row[0]) for row in cur.fetchall()]
+
     def make_writable(self, node: Node) -> str:
         """Undo ``fence``: the node accepts writes again (a switchover undone before the promotion)."""
         with self.session(node) as cur:

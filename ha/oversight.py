@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 from ha.analysis import FailoverPaused
 from ha.config import Config
+from ha.decide import withheld
 from ha.episodes import Episodes
 from ha.errors import MysqlhaError
 from ha.history import History
@@ -55,20 +56,10 @@ def hold(decision: Decision, pause: Pause | None, now: float) -> tuple[Decision,
     if start is None or pause is None:
         return decision, None
     node, case = start.failed_node, start.case
-    state = replace(decision.state, phase="armed", case=None, failed_node=None, steps_done=0, since=None)
-    lines = [line for line in decision.lines if line != f"{node} failing: failover starting"]
-    lines.append(f"{node} failing: NOT failing over ({case}): automatic failover {pause.short(now)}")
+    line = f"{node} failing: NOT failing over ({case}): automatic failover {pause.short(now)}"
     sentence = f"{case} of {node} not started: automatic failover is paused"
-    analysis = FailoverPaused(node, case, pause.by)
-    changes: dict[str, Any] = {
-        "state": replace(state, analysis=analysis.kind, sentence=sentence),
-        "analysis": analysis,
-        "actions": tuple(a for a in decision.actions if a is not start),
-        "lines": tuple(lines),
-        "sentence": sentence,
-        "events": tuple(e for e in decision.events if e.name != "failover_started"),
-    }
-    return replace(decision, **changes), Event("failover_held", node, case, f"paused by {pause.by}: {pause.reason}")
+    held = withheld(decision, FailoverPaused(node, case, pause.by), line, sentence)
+    return held, Event("failover_held", node, case, f"paused by {pause.by}: {pause.reason}")
 
 
 def conditions(snapshot: Snapshot, analysis: str, node: str | None, detail: str = "") -> dict[str, Event]:

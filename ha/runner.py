@@ -19,6 +19,7 @@ from ha.errors import MysqlhaError
 from ha.model import Case, DaemonState, Decision, Event, Fence
 from ha.mysql import MySQL
 from ha.plans import Marks, Plan, build, finished_line
+from ha.preflight import refusal
 from ha.state import StateStore
 from ha.supervisor import Supervisor
 
@@ -98,6 +99,9 @@ class Runner:
             if before.phase == "failing_over":
                 raise MysqlhaError(f"{before.case} in progress; not starting {case}")
             ready(before)
+            why = refusal(case, self.config, self.mysql, node if case in FAILOVERS else None)
+            if why:  # the monitor user's grants, before step 1
+                raise MysqlhaError(f"not starting {case}, nothing touched: {why}")
             state = replace(
                 before,
                 phase="failing_over",

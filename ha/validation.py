@@ -1,23 +1,70 @@
-"""Typed reads of a YAML mapping that collect every problem (file, key, what was expected)."""
+"""Typed reads of a YAML mapping that collect every problem (file, line, key, what was expected)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Any
 
-REQUIRED = object()
+from ha.schema import LOG_FORMATS, REQUIRED, ROLES, Field, Section
+
+PYTHON_KINDS: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "seconds": (int, float),
+    "boolean": bool,
+    "port": int,
+    "role": str,
+    "log_format": str,
+    "days": (int, float),
+    "bytes": int,
+}
+EXPECTED = {
+    "integer": "a whole number >= 1",
+    "seconds": "seconds > 0",
+    "port": "a TCP port (1-65535)",
+    "role": "master or candidate or replica",
+    "log_format": " or ".join(LOG_FORMATS),
+    "days": "days > 0",
+    "bytes": "bytes >= 4096",
+}
+CHECKS: dict[str, Callable[[Any], bool]] = {
+    "integer": lambda v: v >= 1,
+    "seconds": lambda v: v > 0,
+    "port": lambda v: 0 < v < 65536,
+    "role": lambda v: v in ROLES,
+    "log_format": lambda v: v in LOG_FORMATS,
+    "days": lambda v: v > 0,
+    "bytes": lambda v: v >= 4096,
+}
 
 
 class Reader:
-    """Typed access to YAML mappings that collects problems instead of raising."""
+    """Typed access to YAML mappings that collects problems and warnings instead of raising."""
 
-    def __init__(self, path: str, read_secrets: bool = True) -> None:
+    def __init__(self, path: str, read_secrets: bool = True, lines: dict[str, int] | None = None) -> None:
         self.path = path
         self.read_secrets = read_secrets
+        self.lines = lines or {}
         self.problems: list[str] = []
+        self.warnings: list[str] = []
 
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.path}: {key}: {message}")
+    def where(self, key: str) -> str:
+        """``path:line`` of ``key`` (or of its nearest parent the YAML has), else ``path``."""
+        parts = key.split(".")
+        while parts:
+            line = self.lines.get(".".join(parts))
+            if line is not None:
+                return f"{self.path}:{line}"
+            parts.pop()
+        return self.path
+
+    def problem(self, key: str, message: str, at: str | None = None) -> None:
+        """One problem; ``at`` is the dotted key to take the line from when ``key`` is shown differently."""
+        self.problems.append(f"{self.where(at or key)}: {key}: {message}")
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(f"{self.where(key)}: {key}: {message}")
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key)
@@ -25,6 +72,42 @@ class Reader:
             got = "nothing" if value is None else kind_of(value)
             self.problem(key, f"expected a mapping, got {got}")
             return {}
+        return value
+
+    def unknown(self, data: dict[str, Any], prefix: str, section: Section) -> None:
+        """Every key of ``data`` that ``section`` does not define is a problem, with a did-you-mean."""
+        known = list(section.fields)
+        for key in data:
+            if str(key) in section.fields:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.7)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+            shown = str(key) if str(key).isprintable() else repr(key)
+            name = f"{prefix}.{shown}" if prefix else shown
+            self.problem(name, f"unknown key; {hint}", at=f"{prefix}.{key}" if prefix else str(key))
+
+    def field(
+        self,
+        data: dict[str, Any],
+        prefix: str,
+        key: str,
+        spec: Field,
+        check: Callable[[Any], bool] | None = None,
+        expected: str = "",
+    ) -> Any:
+        """``key`` read as ``spec`` says (kind, default, floor)."""
+        kind = PYTHON_KINDS[spec.kind]
+        expected = expected or EXPECTED.get(spec.kind, "")
+        value = self.get(data, prefix, key, kind, spec.default, check or CHECKS.get(spec.kind), expected)
+        floor = spec.floor
+        if floor is not None and isinstance(value, (int, float)) and value < floor and key in data:
+            if spec.why:
+                self.problem(f"{prefix}.{key}", f"{value:g} s is below the floor of {floor:g} s: {spec.why}")
+            else:
+                self.problem(
+                    f"{prefix}.{key}", f"expected {EXPECTED.get(spec.kind, f'at least {floor:g}')}, got {value!r}"
+                )
+            return spec.default if spec.default is not REQUIRED else None
         return value
 
     def get(

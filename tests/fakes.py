@@ -40,6 +40,11 @@ class FakeMySQL:
         io = "Connecting" if source.name in self.down else "Yes"
         return ReplicaView(node.name, io, True, source.host, source.port, POSITION, POSITION, 1, lag=0.0)
 
+    def grants(self, node: Node) -> tuple[str, str, list[str]]:
+        if node.name in self.down:  # not recorded in calls: asking for grants changes nothing
+            raise NodeUnreachable(f"2003 Can't connect to {node.name}")
+        return "10.11.6-MariaDB", "mysqlha@%", ["GRANT ALL PRIVILEGES ON *.* TO `mysqlha`@`%`"]
+
     def probe(self, node: Node) -> NodeCheck:
         if node.name in self.down:
             return NodeCheck(node.name, "failed", 0.001, f"2003 Can't connect to {node.name}")

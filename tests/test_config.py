@@ -75,7 +75,7 @@ def second_master(data: dict[str, Any]) -> None:
 
 
 # (mutation, key the problem names, words the problem contains): each mutation alone gives exactly one problem.
-TOO_SHORT_INTERVAL = (set_key("monitor.interval", 0.1), "monitor.interval", "4 x interval")
+TOO_SHORT_INTERVAL = (set_key("monitor.interval", 0.4), "monitor.interval", "4 x interval")
 MISTAKES: list[tuple[Mutation, str, str]] = [
     (set_key("nodes.master1.port", "abc"), "nodes.master1.port", "TCP port"),
     (set_key("nodes.master2.port", 70000), "nodes.master2.port", "TCP port"),
@@ -109,7 +109,9 @@ def test_the_shipped_config_parses(tmp_path: Path) -> None:
     for section in ("monitor", "replication"):
         secret_file = tmp_path / f"{section}.password"
         secret_file.write_text(f"{SECRET}-{section}\n")
+        secret_file.chmod(0o600)
         data[section]["password_file"] = str(secret_file)
+    data["failover"]["state_file"] = str(tmp_path / "state.json")
     config = load_config(write(tmp_path, data))
     assert (config.master.name, config.candidate.name) == ("master1", "master2")
     assert [n.name for n in config.replicas_of("master2")] == ["slave4"]
@@ -219,6 +221,7 @@ def test_a_missing_password_is_named() -> None:
 def test_a_password_file_gives_its_first_line(tmp_path: Path) -> None:
     secret_file = tmp_path / "monitor.password"
     secret_file.write_text(f"{SECRET}\nsecond line\n")
+    secret_file.chmod(0o600)
     config = parse_config(
         mutated(del_key("monitor.password"), set_key("monitor.password_file", str(secret_file))), PATH
     )

@@ -1,0 +1,79 @@
+"""`mysqlha check-config [--offline] [--json]`: the YAML first ("config valid"), then the live cluster."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ha.config import Config, load_config
+from ha.errors import ConfigError
+from ha.inspect import look, mismatches
+from ha.livecheck import Finding, live_findings
+from ha.mysql import MySQL
+from ha.state import StateStore
+from ha.supervisor import Supervisor
+
+
+def main(path: str, offline: bool, as_json: bool) -> int:
+    """Exit 2 when the YAML is invalid, 1 when the live cluster is not ready for a failover, else 0."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        if as_json:
+            print(json.dumps({"config": path, "valid": False, "problems": exc.problems, "ok": False}, indent=2))
+        else:
+            print("mysqlha: invalid configuration:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+        return 2
+    report: dict[str, Any] = {
+        "config": path,
+        "valid": True,
+        "problems": [],
+        "warnings": list(config.warnings),
+        "offline": offline,
+    }
+    head = f"{path}: config valid ({len(config.nodes)} nodes, {len(config.proxies.programs)} proxy programs)"
+    if not as_json:
+        print(head)
+        for warning in config.warnings:
+            print(f"warning: {warning}")
+    if offline:
+        report["ok"] = True
+        if as_json:
+            print(json.dumps(report, indent=2))
+        return 0
+    phase, layout, findings = live(config)
+    errors = layout + [f for f in findings if f.severity == "error"]
+    report.update(daemon=phase, mismatches=layout, findings=[f.to_json() for f in findings], ok=not errors)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_live(config, phase, layout, findings)
+    return 1 if errors else 0
+
+
+def live(config: Config) -> tuple[str, list[str], list[Finding]]:
+    """The daemon's phase, how the cluster differs from the normal layout, and what a failover would trip on."""
+    mysql, supervisor = MySQL(config.monitor), Supervisor(config.supervisor)
+    state = StateStore(config.failover.state_file).load()
+    layout = mismatches(config, look(config, mysql, supervisor, state))
+    return state.phase, layout, live_findings(config, mysql)
+
+
+def print_live(config: Config, phase: str, layout: list[str], findings: list[Finding]) -> None:
+    if layout and phase != "armed":
+        print(f"(the daemon is {phase}: the live layout is expected to differ from the normal one)")
+    for problem in layout:
+        print(problem)
+    for finding in findings:
+        print("\n".join(finding.lines()))
+    errors = len(layout) + sum(1 for f in findings if f.severity == "error")
+    if errors:
+        print(f"live cluster: {errors} problem(s); a failover now could fail or lose writes")
+    else:
+        print(
+            f"{config.path}: ok (live cluster matches the normal layout and has what a failover needs: grants, "
+            "binary logs, heartbeats, semi-sync, GTIDs, users)"
+        )
