@@ -7,6 +7,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+command -v etcd >/dev/null || missing+=(etcd-server)  # the coordination tests run a real 3-member etcd
 PY=python3
 # Use the interpreter's own pip unless Debian marks it externally managed (PEP 668): then a venv.
 if ! $PY -m pip --version >/dev/null 2>&1 ||
