@@ -69,7 +69,7 @@ def prefix_end(prefix: str) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
-def _kv(item: dict[str, Any]) -> KeyValue:
+def parse_kv(item: dict[str, Any]) -> KeyValue:
     return KeyValue(
         unb64(item.get("key")),
         unb64(item.get("value")),
@@ -196,7 +196,7 @@ class Etcd:
             body["range_end"] = prefix_end(key)
         if serializable:
             body["serializable"] = True
-        return [_kv(item) for item in self.call("/v3/kv/range", body).get("kvs", [])]
+        return [parse_kv(item) for item in self.call("/v3/kv/range", body).get("kvs", [])]
 
     def delete(self, key: str, prefix: bool = False) -> int:
         body: dict[str, Any] = {"key": b64(key)}
@@ -219,7 +219,7 @@ class Etcd:
         if data.get("succeeded"):
             return True, None
         kvs = (data.get("responses") or [{}])[0].get("response_range", {}).get("kvs", [])
-        return False, _kv(kvs[0]) if kvs else None
+        return False, parse_kv(kvs[0]) if kvs else None
 
     def guarded_put(self, guard: str, guard_value: str, guard_lease: int, puts: dict[str, str]) -> bool:
         """Write every key in ``puts`` only while ``guard`` holds ``guard_value`` under ``guard_lease``
