@@ -52,6 +52,7 @@ class Coordinator:
         self.lease = 0
         self.deadline = 0.0  # monotonic: past it this monitor does not act
         self.leading = False
+        self.renewed = 0.0  # monotonic start of the last renewal that succeeded
         self.last: Coordination | None = None
 
     @property
@@ -64,6 +65,16 @@ class Coordinator:
     def may_act(self) -> bool:
         """True while this monitor leads and its deadline has not passed: checked before every step."""
         return self.leading and self.clock() < self.deadline
+
+    def guard(self) -> bool:
+        """Before a plan step: renew the lease when a third of the TTL went by since the last renewal
+        (one bounded keepalive; a failure leaves the deadline as it was), then ``may_act``."""
+        if self.leading and self.lease and self.clock() - self.renewed > self.ttl / 3:
+            try:
+                self._renew()
+            except EtcdError as exc:
+                self.log(f"coordination: lease renewal failed: {exc}")
+        return self.may_act()
 
     def left(self) -> float:
         return self.deadline - self.clock()
@@ -80,6 +91,7 @@ class Coordinator:
             sent = self.clock()
             self.lease = self.etcd.grant(self.ttl)
         self.deadline = sent + self.ttl - margin_for(self.ttl)
+        self.renewed = sent
 
     def step(self, view: View) -> Coordination:
         """Renew, publish, try to lead, read back; never raises (a failure is ``problem``)."""

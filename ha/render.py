@@ -78,17 +78,24 @@ def proxy_programs(config: Config) -> str:
     return "\n".join(blocks)
 
 
-def daemon_program(config: Config, command: str | None = None, autostart: bool = True) -> str:
-    """The [program:mysqlcheck] block that runs the daemon under supervisord.
+def daemon_program(
+    config: Config,
+    command: str | None = None,
+    autostart: bool = True,
+    name: str = DAEMON_PROGRAM,
+    config_path: str | None = None,
+) -> str:
+    """The [program:mysqlcheck] block that runs the daemon under supervisord (``name`` and
+    ``config_path`` for one of several monitors in the sandbox).
 
     Without ``command`` it runs this interpreter on this source tree (the sandbox's way).
     """
     options: dict[str, object] = {}
     if command is None:
-        command = f"{sys.executable} -m ha run --config {config.path}"
+        command = f"{sys.executable} -m ha run --config {config_path or config.path}"
         options["environment"] = f'PYTHONUNBUFFERED="1",PYTHONPATH="{Path(__file__).resolve().parent.parent}"'
     return program_block(
-        DAEMON_PROGRAM,
+        name,
         command,
         config.proxies.log_dir,
         autostart=str(autostart).lower(),

@@ -19,6 +19,7 @@ from ha.errors import MysqlhaError
 from ha.mysql import cursor, dialect_of, one, wait_running
 from ha.render import DAEMON_PROGRAM, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_state, read_pid, wait_gone
+from ha.sandbox.monitors import monitor_programs, start_etcd, stop_etcd, write_monitor_configs
 from ha.sandbox.supervisord import start_supervisord, stop_supervisord, supervisord_conf
 from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
 from ha.sandbox.wiring import build_servers
@@ -112,6 +113,7 @@ class Sandbox:
         failures: int | None = None,
         daemon: bool = True,
         semi_sync_timeout_ms: int = 1000,
+        monitors: int = 1,
     ) -> float:
         """Build, start and verify the sandbox; on any failure stop what was started and raise."""
         started = time.monotonic()
@@ -132,7 +134,12 @@ class Sandbox:
         try:
             build_servers(list(self.servers().values()), config, passwords, semi_sync_timeout_ms)
             write_proxy_files(config, config.proxies.config_dir)
-            self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon))
+            programs = None
+            if monitors > 1:  # several monitors: etcd, one config and one supervisord program each
+                etcd = start_etcd(self.directory)
+                paths = write_monitor_configs(self.directory, self.config_path, etcd.endpoints, monitors)
+                programs = monitor_programs(config, paths, daemon)
+            self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon, programs))
             start_supervisord(self.supervisord_conf, self.supervisor(), config)
             self.verify()
         except BaseException:
@@ -224,6 +231,7 @@ class Sandbox:
         """Stop supervisord (programs first) and every server, by pid; remove nothing."""
         started = time.monotonic()
         stop_supervisord(self.supervisord_pid_file, self.supervisor, self.log)
+        stop_etcd(self.directory)
         servers = list(self.servers().values()) if self.config_path.exists() else []
         pids = {}
         for server in servers:

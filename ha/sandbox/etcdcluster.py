@@ -10,12 +10,12 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ha.errors import MysqlhaError
-from ha.sandbox.cluster import port_free
 from ha.sandbox.mariadb import process_alive, read_pid, wait_gone
 from ha.sandbox.poll import wait_for
 
@@ -36,6 +36,15 @@ class Member:
     @property
     def peer_url(self) -> str:
         return f"http://{self.host}:{self.peer_port}"
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_pair(host: str, low: int = 40000, high: int = 60000) -> tuple[int, int]:

@@ -17,8 +17,9 @@ from ha.sandbox.mariadb import binary, process_alive, read_pid, wait_gone
 from ha.supervisor import Supervisor
 
 
-def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
-    """supervisord.conf: a unix socket for XML-RPC, every proxy program, and the daemon."""
+def supervisord_conf(directory: Path, config: Config, daemon: bool, programs: str | None = None) -> str:
+    """supervisord.conf: a unix socket for XML-RPC, every proxy program, and the daemon (or
+    ``programs``: several monitors' blocks)."""
     d = directory
     return "\n".join(
         [
@@ -41,7 +42,7 @@ def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
             f"serverurl = unix://{d / 'supervisor.sock'}",
             "",
             proxy_programs(config),
-            daemon_program(config, autostart=daemon),
+            programs if programs is not None else daemon_program(config, autostart=daemon),
         ]
     )
 

@@ -1,0 +1,79 @@
+"""Several monitors in the sandbox: a 3-member etcd in ``<dir>/etcd`` and one config per monitor.
+
+Monitor ``mon<i>`` runs as the supervisord program ``mysqlcheck<i>`` with ``<dir>/mon<i>.yml``: the
+sandbox's config plus a ``coordination`` section, and its own state directory (history, heartbeat,
+pause file) in ``<dir>/mon<i>/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ha.config import Config
+from ha.render import daemon_program
+from ha.sandbox.etcdcluster import EtcdCluster
+from ha.sandbox.mariadb import read_pid, wait_gone
+from ha.sandbox.topology import write_yaml
+
+PREFIX = "/mysqlha/sandbox"
+
+
+def monitor_names(count: int) -> list[str]:
+    return [f"mon{i + 1}" for i in range(count)]
+
+
+def program_of(name: str) -> str:
+    return f"mysqlcheck{name.removeprefix('mon')}"
+
+
+def write_monitor_configs(
+    directory: Path, config_path: Path, endpoints: tuple[str, ...], count: int, ttl: int = 2, timeout: float = 1.0
+) -> list[Path]:
+    """``mon<i>.yml`` for every monitor; returns their paths."""
+    base: dict[str, Any] = yaml.safe_load(config_path.read_text())
+    names = monitor_names(count)
+    paths = []
+    for name in names:
+        data = copy.deepcopy(base)
+        home = directory / name
+        home.mkdir(exist_ok=True)
+        data["failover"]["state_file"] = str(home / "state.json")
+        data["coordination"] = {
+            "name": name,
+            "monitors": names,
+            "etcd": {"endpoints": list(endpoints), "prefix": PREFIX, "ttl": ttl, "timeout": timeout},
+        }
+        path = directory / f"{name}.yml"
+        write_yaml(data, path)
+        paths.append(path)
+    return paths
+
+
+def monitor_programs(config: Config, paths: list[Path], autostart: bool) -> str:
+    return "\n".join(
+        daemon_program(config, autostart=autostart, name=program_of(path.stem), config_path=str(path)) for path in paths
+    )
+
+
+def start_etcd(directory: Path) -> EtcdCluster:
+    cluster = EtcdCluster(directory / "etcd")
+    cluster.up()
+    return cluster
+
+
+def stop_etcd(directory: Path) -> None:
+    """Stop every etcd member the sandbox started, by its pid file."""
+    for pid_file in sorted((directory / "etcd").glob("etcd*.pid")):
+        pid = read_pid(pid_file)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            if not wait_gone(pid, 10):
+                os.kill(pid, signal.SIGKILL)
+                wait_gone(pid, 5)
+        pid_file.unlink(missing_ok=True)
