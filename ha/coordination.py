@@ -10,6 +10,7 @@ cut off from etcd stops before its key can expire and another monitor take it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ class Coordinator:
         self.leading = False
         self.renewed = 0.0  # monotonic start of the last renewal that succeeded
         self.last: Coordination | None = None
+        self.mutex = threading.Lock()  # one etcd call at a time: the cycle's and the renewer's
+        self.renewer: threading.Thread | None = None
+        self.stopping = threading.Event()
 
     @property
     def leader_key(self) -> str:
@@ -69,12 +73,27 @@ class Coordinator:
     def guard(self) -> bool:
         """Before a plan step: renew the lease when a third of the TTL went by since the last renewal
         (one bounded keepalive; a failure leaves the deadline as it was), then ``may_act``."""
-        if self.leading and self.lease and self.clock() - self.renewed > self.ttl / 3:
-            try:
-                self._renew()
-            except EtcdError as exc:
-                self.log(f"coordination: lease renewal failed: {exc}")
+        self.renew_if_due()
         return self.may_act()
+
+    def renew_if_due(self) -> None:
+        with self.mutex:
+            if self.lease and self.clock() - self.renewed > self.ttl / 3:
+                try:
+                    self._renew()
+                except EtcdError as exc:
+                    self.log(f"coordination: lease renewal failed: {exc}")
+
+    def start_renewing(self) -> None:
+        """Renew the lease every third of the TTL in a thread, so a plan step longer than the TTL (a
+        catch-up wait) keeps the lead; a leader cut off from etcd still passes its deadline."""
+        if self.renewer is None:
+            self.renewer = threading.Thread(target=self._renew_loop, name="etcd-lease", daemon=True)
+            self.renewer.start()
+
+    def _renew_loop(self) -> None:
+        while not self.stopping.wait(self.ttl / 6):
+            self.renew_if_due()
 
     def left(self) -> float:
         return self.deadline - self.clock()
@@ -95,8 +114,13 @@ class Coordinator:
 
     def step(self, view: View) -> Coordination:
         """Renew, publish, try to lead, read back; never raises (a failure is ``problem``)."""
+        with self.mutex:
+            return self._step(view)
+
+    def _step(self, view: View) -> Coordination:
         try:
-            self._renew()
+            if not self.lease or self.clock() - self.renewed > self.ttl / 3:
+                self._renew()
             leader, lease = b64(self.leader_key), str(self.lease)
             views = {"key": b64(self.key("views", "")), "range_end": prefix_end(self.key("views", ""))}
             publish = {
@@ -133,6 +157,7 @@ class Coordinator:
 
     def resign(self) -> None:
         """Give the lead and the view up at once (SIGTERM): revoke the lease, best effort."""
+        self.stopping.set()
         if self.lease:
             try:
                 self.etcd.revoke(self.lease)

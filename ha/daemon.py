@@ -50,8 +50,11 @@ class Adapters:
     coordinator: Coordinator | None = None  # several monitors: the lease, the views, the leader key
 
     @classmethod
-    def real(cls, config: Config, log: Callable[[str], None] = stdout_log) -> Adapters:
-        coordinator = coordinator_for(config, log)
+    def real(
+        cls, config: Config, log: Callable[[str], None] = stdout_log, coordinator: Coordinator | None = None
+    ) -> Adapters:
+        """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix)."""
+        coordinator = coordinator or coordinator_for(config, log)
         store = EtcdStateStore(coordinator) if coordinator else StateStore(config.failover.state_file)
         return cls(
             MySQL(config.monitor),
@@ -217,9 +220,14 @@ class Daemon:
     def run(self) -> int:
         """Run cycles until SIGTERM; a cycle that raises is logged and the loop lives on."""
         self.install_signals()
-        state = self.adapters.store.load()
+        if self.adapters.coordinator is not None:
+            self.adapters.coordinator.start_renewing()
         self.log(self.banner())
-        self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
+        try:
+            state = self.adapters.store.load()
+            self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
+        except MysqlhaError as exc:  # etcd not answering yet: the cycles say so, and act on nothing
+            self.log(f"state: unknown for now ({exc})")
         next_at = self.clock()
         while not self.stopping:
             if self.reload_requested:
@@ -261,9 +269,15 @@ class Daemon:
             self.log(f"warning: {warning}")
         if config.logging.format != self.config.logging.format:
             setup_logging(config.logging.format)
+        old = self.adapters.coordinator
+        keep = old is not None and config.coordination == self.config.coordination
         self.config = config
         self.adapters.close()
-        self.adapters = Adapters.real(config, self.log)
+        self.adapters = Adapters.real(config, self.log, old if keep else None)
+        if old is not None and not keep:
+            old.resign()  # another etcd, name or prefix: give the old lead up at once
+        if self.adapters.coordinator is not None:
+            self.adapters.coordinator.start_renewing()
         self.log(f"SIGHUP: config reloaded from {config.path}")
 
     def install_signals(self) -> None:

@@ -49,3 +49,34 @@ def supervisord_spawns(box: Sandbox, program: str) -> int:
     """How often supervisord spawned ``program`` (its own log: the call log of every start)."""
     text = (box.directory / "logs" / "supervisord.log").read_text()
     return text.count(f"spawned: '{program}'")
+
+
+def set_everywhere(box: Sandbox, section: str, key: str, value: object) -> None:
+    """Change one key in every monitor's config and SIGHUP them (supervisord signals the programs)."""
+    import yaml
+
+    for name in monitor_names(MONITORS):
+        path = box.directory / f"{name}.yml"
+        data = yaml.safe_load(path.read_text())
+        data[section][key] = value
+        path.write_text(yaml.safe_dump(data))
+        box.supervisor().rpc.supervisor.signalProcess(program_of(name), "HUP")
+
+
+def kill_monitor(box: Sandbox, name: str) -> None:
+    """SIGKILL a monitor and keep supervisord from bringing it back (so another one must lead)."""
+    import os
+    import signal
+    import time
+
+    rpc = box.supervisor().rpc.supervisor
+    os.kill(monitor_pid(box, name), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while rpc.getProcessInfo(program_of(name))["statename"] not in ("STOPPED", "EXITED", "FATAL"):
+        try:
+            rpc.stopProcess(program_of(name), False)
+        except Exception:  # noqa: BLE001 - NOT_RUNNING while it is being respawned: try again
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} would not stay stopped")
+        time.sleep(0.05)

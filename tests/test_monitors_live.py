@@ -8,7 +8,18 @@ from collections.abc import Callable
 
 import pytest
 from conftest import needs_servers, wait_for
-from monitorlab import DEADLINE, FAILURES, INTERVAL, MONITORS, all_logs, count, history, leader
+from monitorlab import (
+    DEADLINE,
+    FAILURES,
+    INTERVAL,
+    MONITORS,
+    all_logs,
+    count,
+    history,
+    kill_monitor,
+    leader,
+    set_everywhere,
+)
 from test_daemon import write_port
 
 from ha.sandbox.cluster import Sandbox
@@ -40,3 +51,44 @@ def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: C
         assert "master1 fail detected!" in lines
         if name != chief:
             assert any(line.startswith("  following ") for line in lines)
+
+
+def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = three_monitors(make_sandbox)
+    set_everywhere(box, "failover", "catchup_timeout", 1)
+    wait_for(
+        lambda: all(any("SIGHUP: config reloaded" in line for line in lines) for lines in all_logs(box).values()),
+        10,
+        "every monitor to reload",
+    )
+    for _ in range(5):
+        write_port(box)
+    with box.server("M2").root() as blocker:
+        blocker.execute("LOCK TABLES app.writes WRITE")  # master2 receives (and acks) but cannot apply
+        written = [write_port(box) for _ in range(5)]
+        assert set(written) == {box.config.master.port}
+        chief = leader(box)
+        assert chief is not None
+        box.server("M1").kill()
+        wait_for(
+            lambda: any("safe point" in line for line in all_logs(box)[chief]), DEADLINE, "the catch-up step to stop"
+        )
+        kill_monitor(box, chief)
+        killed = time.monotonic()
+        wait_for(lambda: leader(box) not in (None, chief), 20, "another monitor to lead")
+        took_over = time.monotonic() - killed
+        heir = leader(box)
+        assert heir is not None
+        wait_for(lambda: any("resuming at step 3" in line for line in all_logs(box)[heir]), 20, "the heir resumes")
+        blocker.execute("UNLOCK TABLES")
+    wait_for(lambda: "failover finished! : master2 is new master" in all_logs(box)[heir], 30, "the heir finishes")
+    assert took_over < 2 + INTERVAL + 2, f"takeover took {took_over:.1f} s (TTL 2 s + one cycle + slack)"
+    logs = all_logs(box)
+    assert sum(lines.count("master1 failing: failover starting") for lines in logs.values()) == 1
+    assert sum(lines.count("failover finished! : master2 is new master") for lines in logs.values()) == 1
+    step1 = sum(1 for lines in logs.values() for line in lines if line.startswith("  step 1/5") and ": ok (" in line)
+    assert step1 == 1, "the heir resumed: it did not stop the proxies again"
+    with box.server("M2").root() as cur:
+        cur.execute("SELECT COUNT(*) FROM app.writes")
+        assert cur.fetchone()[0] == 10, "every acknowledged write is on the new master"
+    assert write_port(box) == box.config.candidate.port
