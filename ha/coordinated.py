@@ -42,7 +42,7 @@ def counted(snapshot: Snapshot, before: dict[str, int]) -> dict[str, int]:
     return {n: before.get(n, 0) + 1 if c.status == "failed" else 0 for n, c in snapshot.checks.items()}
 
 
-def no_quorum(decision: Decision, why: str) -> Decision:
+def no_quorum(decision: Decision, why: str, again: bool = False) -> Decision:
     """Without etcd: no failover starts or resumes; fencing stays; the log says why."""
     start = next((a for a in decision.actions if isinstance(a, StartFailover)), None)
     if start is not None:
@@ -60,7 +60,7 @@ def no_quorum(decision: Decision, why: str) -> Decision:
             analysis=NoQuorum(decision.state.failed_node, why),
             sentence=f"{decision.state.case} not resumed: no etcd quorum",
         )
-    if start is None and not fences:
+    if start is None and not fences and not again:  # said when it begins; a failure says it every cycle
         return replace(decision, lines=(*decision.lines, f"  no etcd quorum: not acting ({why})"))
     return decision
 
@@ -92,6 +92,7 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
     snapshot = daemon.observe()
     counts = counted(snapshot, daemon.counts)
     last_leader = coordinator.last.leader if coordinator.last else None
+    was_cut_off = coordinator.last is not None and not coordinator.last.reachable
     found: Coordination = coordinator.step(my_view(setting.name, snapshot, counts, last_leader))
     now = daemon.wall()
     agreed: Quorum | None = None
@@ -100,21 +101,25 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
         unasked = [n for n in agreed.failing if n in snapshot.checks and snapshot.checks[n].status != "failed"]
         if unasked:  # a majority sees it failing, this monitor does not: ask its replicas all the same
             snapshot = replace(snapshot, witnesses={**snapshot.witnesses, **daemon.ask(unasked)})
-    try:
-        shared = adapters.store.load()
-    except MysqlhaError as exc:
-        daemon.log(f"coordination: cannot read the shared state: {exc}")
-        shared = DaemonState()
-        found = replace(found, problem=found.problem or str(exc))
+    shared: DaemonState | None = getattr(adapters.store, "cached", None)  # what it last read from etcd
+    if found.reachable:
+        try:
+            shared = adapters.store.load()
+        except MysqlhaError as exc:
+            daemon.log(f"coordination: cannot read the shared state: {exc}")
+            found = replace(found, problem=str(exc))
+    shared = shared or DaemonState()
     before = replace(shared, failures=dict(daemon.counts))
     pause = watch.begin(now)
     decision, held = hold(decide(snapshot, before, config, now, quorum=agreed), pause, now)
     daemon.counts = dict(decision.state.failures)
     if not found.reachable:
-        decision = no_quorum(decision, found.problem or "etcd unreachable")
-    elif not coordinator.may_act():
+        decision = no_quorum(decision, found.problem or "etcd unreachable", again=was_cut_off)
+    elif was_cut_off:
+        daemon.log(f"coordination: etcd answers again; leader: {found.leader or 'none yet'}")
+    if found.reachable and not coordinator.may_act():
         decision = following(decision, found.leader)
-    else:
+    elif found.reachable:
         decision = daemon.screen(decision)
     for line in decision.lines:
         daemon.log(line)

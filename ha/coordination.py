@@ -58,6 +58,7 @@ class Coordinator:
         self.mutex = threading.Lock()  # one etcd call at a time: the cycle's and the renewer's
         self.renewer: threading.Thread | None = None
         self.stopping = threading.Event()
+        self.renew_failing = False
 
     @property
     def leader_key(self) -> str:
@@ -81,8 +82,11 @@ class Coordinator:
             if self.lease and self.clock() - self.renewed > self.ttl / 3:
                 try:
                     self._renew()
+                    self.renew_failing = False
                 except EtcdError as exc:
-                    self.log(f"coordination: lease renewal failed: {exc}")
+                    if not self.renew_failing:  # once per episode; every cycle says "no etcd quorum"
+                        self.log(f"coordination: lease renewal failed: {exc}")
+                    self.renew_failing = True
 
     def start_renewing(self) -> None:
         """Renew the lease every third of the TTL in a thread, so a plan step longer than the TTL (a

@@ -23,6 +23,7 @@ from monitorlab import (
 from test_daemon import write_port
 
 from ha.sandbox.cluster import Sandbox
+from ha.sandbox.etcdcluster import EtcdCluster
 from tests.etcdfixture import HAVE_ETCD
 
 pytestmark = [needs_servers, pytest.mark.skipif(not HAVE_ETCD, reason="etcd-server is not installed")]
@@ -92,3 +93,29 @@ def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Calla
         cur.execute("SELECT COUNT(*) FROM app.writes")
         assert cur.fetchone()[0] == 10, "every acknowledged write is on the new master"
     assert write_port(box) == box.config.candidate.port
+
+
+def test_etcd_quorum_lost_no_failover_until_it_is_back(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = three_monitors(make_sandbox)
+    etcd = EtcdCluster(box.directory / "etcd")
+    etcd.stop("etcd2")
+    etcd.stop("etcd3")
+    box.server("M1").kill()
+    why = "master1 failing: NOT failing over (master_down): no etcd quorum"
+    wait_for(lambda: all(any(why in t for t in lines) for lines in all_logs(box).values()), 60, "every monitor's why")
+    time.sleep(3)
+    assert write_port_or_none(box) is None, "nobody promoted master2 without etcd"
+    assert sum(count(box, "master1 failing: failover starting").values()) == 0
+    etcd.start("etcd2")
+    etcd.start("etcd3")
+    m2 = box.config.candidate.port
+    wait_for(lambda: write_port_or_none(box) == m2, 60, "the failover once etcd is back")
+    wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 10, "the end")
+    assert sum(count(box, "master1 failing: failover starting").values()) == 1
+
+
+def write_port_or_none(box: Sandbox) -> int | None:
+    try:
+        return write_port(box)
+    except Exception:  # noqa: BLE001 - nothing serves the master port
+        return None

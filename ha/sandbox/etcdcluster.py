@@ -6,6 +6,7 @@ and peer ports; ``stop``/``start``/``kill`` act on one member by pid, ``down`` o
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -60,7 +61,11 @@ class EtcdCluster:
 
     def __init__(self, directory: str | os.PathLike[str], hosts: tuple[str, ...] = ("127.0.0.1",) * 3) -> None:
         self.directory = Path(directory)
-        self.members = [Member(f"etcd{i + 1}", host, *free_pair(host)) for i, host in enumerate(hosts)]
+        saved = self.directory / "members.json"
+        if saved.exists():  # the cluster built here before: same names, hosts and ports
+            self.members = [Member(**m) for m in json.loads(saved.read_text())]
+        else:
+            self.members = [Member(f"etcd{i + 1}", host, *free_pair(host)) for i, host in enumerate(hosts)]
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -103,6 +108,8 @@ class EtcdCluster:
         self.pid_file(name).write_text(f"{process.pid}\n")
 
     def up(self, timeout: float = 30.0) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "members.json").write_text(json.dumps([vars(m) for m in self.members]))
         for member in self.members:
             self.start(member.name)
         self.wait_healthy(timeout)
