@@ -3,6 +3,9 @@ real daemons (mysqlcheck1..3 under supervisord)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -39,6 +42,10 @@ def three_monitors(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: Callable[..., Sandbox]) -> None:
     box = three_monitors(make_sandbox)
     chief = leader(box)
+    shown = status_json(box)["coordination"]
+    assert shown["quorum"] and shown["leader"] == chief
+    assert sorted(shown["monitors"]) == ["mon1", "mon2", "mon3"]
+    assert all(m["age"] is not None and m["age"] < 5 for m in shown["monitors"].values())
     box.server("M1").kill()
     m2 = box.config.candidate.port
     wait_for(lambda: write_port(box) == m2, DEADLINE, "writes through the master port landing on M2")
@@ -112,6 +119,12 @@ def test_etcd_quorum_lost_no_failover_until_it_is_back(make_sandbox: Callable[..
     wait_for(lambda: write_port_or_none(box) == m2, 60, "the failover once etcd is back")
     wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 10, "the end")
     assert sum(count(box, "master1 failing: failover starting").values()) == 1
+
+
+def status_json(box: Sandbox, name: str = "mon1") -> dict:
+    command = [sys.executable, "-m", "ha", "--config", str(box.directory / f"{name}.yml"), "status", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return json.loads(result.stdout)
 
 
 def write_port_or_none(box: Sandbox) -> int | None:
