@@ -76,12 +76,13 @@ def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") 
     row = pick_default_row(rows(cur))
     if row is None:
         return None
-    heartbeats = None
+    heartbeats, period = None, None
     if dialect.heartbeat_sql():
         cur.execute(dialect.heartbeat_sql())
         found = cur.fetchone()
-        heartbeats = int(found[0]) if found else None
-    return dialect.replica_view(node, row, heartbeats)
+        if found:
+            heartbeats, period = int(found[0]), None if found[1] is None else float(found[1])
+    return dialect.replica_view(node, row, heartbeats, period)
 
 
 class MySQL:
@@ -240,8 +241,12 @@ class MySQL:
         """Make ``replica`` replicate from ``source`` by GTID and wait until both threads run."""
         with self.session(replica, read_timeout=timeout + self.monitor.read_timeout) as cur:
             dialect = dialect_of(cur)
+            before = replica_status(cur, dialect, replica.name)  # keep a heartbeat period someone tuned
             cur.execute(dialect.stop_replica_sql())
-            cur.execute(dialect.change_source_sql(), (source.host, source.port, credentials.user, credentials.password))
+            cur.execute(
+                dialect.change_source_sql(before.heartbeat_period if before else None),
+                (source.host, source.port, credentials.user, credentials.password),
+            )
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("source", False))
             cur.execute(dialect.start_replica_sql())
