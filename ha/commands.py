@@ -15,6 +15,7 @@ import yaml
 
 from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
+from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.inspect import look, mismatches, program_mismatches, render_text, to_json
 from ha.model import Case, DaemonState, Event
@@ -55,7 +56,10 @@ def status(tools: Tools, as_json: bool) -> int:
 def check_config(tools: Tools) -> int:
     """The YAML is valid (else load() raised); now the live cluster against the configured normal layout."""
     state = tools.store.load()
-    problems = mismatches(tools.config, look(tools.config, tools.mysql, tools.supervisor, state))
+    view = look(tools.config, tools.mysql, tools.supervisor, state)
+    problems = mismatches(tools.config, view)
+    for warning in slow_detection(tools.config, {name: s.replica for name, s in view.nodes.items()}):
+        print(f"warning: {warning}")
     if problems and state.phase != "armed":
         print(f"(the daemon is {state.phase}: the live layout is expected to differ from the normal one)")
     for problem in problems:

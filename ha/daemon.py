@@ -17,6 +17,7 @@ from ha import __version__
 from ha.config import Config, Node, load_config
 from ha.decide import check_lines, decide
 from ha.errors import ConfigError, MysqlhaError
+from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
 from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
@@ -150,6 +151,13 @@ class Daemon:
             self.announce((Event("failover_finished", state.failed_node, state.case),))
         return after
 
+    def heartbeat_warnings(self) -> list[str]:
+        """Ask the replicas of master and candidate their heartbeat period once; warn where it is slow."""
+        config = self.config
+        replicas = {n.name: n for source in (config.master, config.candidate) for n in config.replicas_of(source.name)}
+        asked = self._bounded(replicas, self.adapters.mysql.ask, lambda name, budget: Witness(name, None, "late"))
+        return slow_detection(config, {name: witness.view for name, witness in asked.items()})
+
     def announce(self, events: tuple[Event, ...]) -> None:
         """Tell the hooks, and count failover outcomes."""
         outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
@@ -171,6 +179,8 @@ class Daemon:
         self.install_signals()
         state = self.adapters.store.load()
         self.log(self.describe())
+        for warning in self.heartbeat_warnings():
+            self.log(f"WARNING: {warning}")
         self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
         next_at = self.clock()
         while not self.stopping:

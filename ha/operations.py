@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ha.config import Config, Credentials, Node
 from ha.errors import MysqlhaError, StepFailed
+from ha.identity import same_node
 from ha.mysql import MySQL
 from ha.steps import Step, best_effort
 from ha.supervisor import Supervisor
@@ -111,7 +112,7 @@ def restore_sources(config: Config, mysql: MySQL) -> Step:
         for replica in replicas:
             source = config.nodes[replica.source or ""]
             view = mysql.ask(replica).view
-            if view is not None and view.source_port == source.port:
+            if view is not None and same_node(view.source_host, view.source_port, source.host, source.port):
                 outcome = best_effort(lambda r=replica: mysql.wait_replicating(r, timeout))
             else:
                 outcome = best_effort(lambda r=replica, s=source: mysql.repoint(r, s, credentials, timeout))

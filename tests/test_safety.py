@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -20,13 +19,11 @@ from conftest import log_lines, needs_servers, wait_for
 
 from ha.mysql import replica_status
 from ha.sandbox.cluster import Sandbox
-from ha.sandbox.topology import example_topology
 from ha.state import StateStore
 
 pytestmark = needs_servers
 INTERVAL, FAILURES = 0.5, 4
 FINISHED = "failover finished! : master2 is new master"
-MONITOR_PATH = "monitor-path-master1"
 
 
 def reconfigure(box: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
@@ -53,29 +50,6 @@ def read_only(box: Sandbox, node: str) -> int:
     with box.server(node).root() as cur:
         cur.execute("SELECT @@global.read_only")
         return cur.fetchone()[0]
-
-
-def test_monitor_cut_off_from_m1_does_not_fail_over(make_sandbox: Callable[..., Sandbox], tmp_path: Path) -> None:
-    """The daemon reaches M1 through a proxy the test stops; M2 and S1 still replicate directly."""
-    template = yaml.safe_load(example_topology().read_text())
-    template["proxies"]["programs"][MONITOR_PATH] = {"listen": "127.0.0.1:3050", "backends": ["master1"]}
-    topology = tmp_path / "topology.yml"
-    topology.write_text(yaml.safe_dump(template))
-    box = started(make_sandbox, topology=topology)
-    path = box.config.proxies.programs[MONITOR_PATH]
-    box.supervisor().start([path])
-    reconfigure(box, lambda d: d["nodes"]["master1"].update(host=path.listen_host, port=path.listen_port))
-
-    box.supervisor().stop([MONITOR_PATH])
-    veto = "master1 unreachable from monitor but replicas still connected: not failing over"
-    wait_for(lambda: log_lines(box).count(veto) >= 3, 30, "the veto, three times")
-    time.sleep(box.config.failover.replica_silence + 1)
-    lines = log_lines(box)
-    assert not any("failover starting" in line for line in lines)
-    assert read_only(box, "M2") == 1
-    program = box.config.proxies.programs["mysql-proxy-master1"]
-    with box.app(program.listen_host, program.listen_port) as cur:
-        assert box.node_of(cur) == box.config.master.name
 
 
 def test_semi_sync_fallback_refuses_promotion(make_sandbox: Callable[..., Sandbox]) -> None:
