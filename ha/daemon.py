@@ -21,7 +21,7 @@ from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
 from ha.model import Action, DaemonState, Event, Fence, NodeCheck, Snapshot, StartFailover, Witness
-from ha.mysql import MySQL
+from ha.mysql import MySQL, check_budget
 from ha.plan import execute, plan
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
@@ -93,9 +93,12 @@ class Daemon:
     def _bounded(
         self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
     ) -> dict[str, T]:
-        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``."""
-        monitor = self.config.monitor
-        budget = monitor.connect_timeout + 3 * monitor.read_timeout + 0.5
+        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``.
+
+        Every read of a call is bounded by read_timeout: a slow server that answers each in time is
+        alive, so the overall bound allows every read of a probe its full read_timeout.
+        """
+        budget = check_budget(self.config.monitor)  # each read is bounded by read_timeout; this only backs that up
         futures = {name: self.pool.submit(call, node) for name, node in nodes.items()}
         wait(futures.values(), timeout=budget)
         return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}

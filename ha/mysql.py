@@ -20,6 +20,17 @@ from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFail
 from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
+# The most reads one probe or one ask makes, each bounded by read_timeout: handshake (greeting,
+# auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
+# MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
+ROUND_TRIPS = 8
+
+
+def check_budget(monitor: Monitor) -> float:
+    """How long one probe can take against a server that answers every read just in time."""
+    return monitor.connect_timeout + ROUND_TRIPS * monitor.read_timeout + 0.5
+
+
 Cursor = pymysql.cursors.Cursor
 
 
