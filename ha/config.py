@@ -307,10 +307,25 @@ def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
 
 def _parse_supervisor(reader: Reader, data: dict[str, Any]) -> SupervisorEndpoint:
     def url_ok(url: str) -> bool:
-        return url.startswith(("http://", "https://", "unix://"))
+        return url.startswith(("http://", "unix://"))
 
+    raw = data.get("url")
+    url = None
+    if isinstance(raw, str) and raw.startswith("https://"):
+        reader.problem(
+            "supervisor.url",
+            "https:// is not supported (this client would speak plain HTTP and send the password in clear); "
+            "expected unix:///path, or http://host:port on a trusted network",
+        )
+    elif isinstance(raw, str) and "@" in raw.partition("://")[2].partition("/")[0]:
+        reader.problem(
+            "supervisor.url",
+            "credentials inside the URL are not accepted; expected supervisor.username and password_file",
+        )
+    else:
+        url = reader.get(data, "supervisor", "url", str, check=url_ok, expected="http://host:port or unix:///path")
     return SupervisorEndpoint(
-        url=reader.get(data, "supervisor", "url", str, check=url_ok, expected="http://host:port or unix:///path"),
+        url=url or "",
         username=reader.get(data, "supervisor", "username", str, None),
         password=_read_secret(reader, data, "supervisor", "password"),
         timeout=float(reader.get(data, "supervisor", "timeout", (int, float), 2.0, positive, "seconds > 0")),

@@ -252,3 +252,18 @@ def test_the_dict_is_not_modified_by_parsing() -> None:
     before = copy.deepcopy(data)
     parse_config(data, PATH)
     assert data == before
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://admin:hunter2@10.0.0.5:9001", "https:// is not supported"),
+        ("https://10.0.0.5:9001", "https:// is not supported"),
+        ("http://admin:hunter2@10.0.0.5:9001/RPC2", "credentials inside the URL are not accepted"),
+    ],
+)
+def test_unsafe_supervisor_urls_are_rejected_without_printing_credentials(url: str, says: str) -> None:
+    """Issue 9, defect 5: https was spoken as plain HTTP; a password in the URL was printed."""
+    problems = problems_of(mutated(set_key("supervisor.url", url)))
+    assert len(problems) == 1 and problems[0].startswith(f"{PATH}: supervisor.url: {says}"), problems
+    assert "hunter2" not in problems[0] and "admin" not in problems[0]
