@@ -40,7 +40,9 @@ class Monitor:
     failures: int = 5
     connect_timeout: float = 1.0
     read_timeout: float = 1.0
-    tls_ca: str | None = None
+    tls_ca: str | None = None  # set: every connection uses TLS and verifies the server's certificate
+    tls_verify_cert: bool = True
+    tls_verify_identity: bool = True  # the certificate must name the host (IP SAN or DNS name) we connect to
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,13 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
         connect_timeout=float(reader.get(data, "monitor", "connect_timeout", number, 1.0, positive, "seconds > 0")),
         read_timeout=float(reader.get(data, "monitor", "read_timeout", number, 1.0, positive, "seconds > 0")),
         tls_ca=reader.get(data, "monitor", "tls_ca", str, None),
+        tls_verify_cert=reader.get(data, "monitor", "tls_verify_cert", bool, True),
+        tls_verify_identity=reader.get(data, "monitor", "tls_verify_identity", bool, True),
     )
+    if monitor.tls_ca is not None and not os.access(monitor.tls_ca, os.R_OK):
+        reader.problem("monitor.tls_ca", f"cannot read {monitor.tls_ca}; expected a readable CA certificate file")
+    if monitor.tls_ca is None and (data.get("tls_verify_cert") or data.get("tls_verify_identity")):
+        reader.problem("monitor.tls_ca", "missing; expected the CA file when tls_verify_cert/identity is set")
     if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
         reader.problem(
             "monitor.interval",

@@ -146,13 +146,22 @@ class Dialect:
         """Both semi-sync roles off."""
         return [self.semi_sync_role_sql("replica", False), self.semi_sync_role_sql("source", False)]
 
-    def change_source_sql(self, heartbeat: float | None = None) -> str:
+    def change_source_sql(
+        self, heartbeat: float | None = None, tls_ca: str | None = None, tls_verify: bool = True
+    ) -> str:
         """Arguments: (host, port, user, password); GTID auto-positioning and a 1 s retry.
 
         ``heartbeat`` sets the heartbeat period; None leaves the server's default
-        (``slave_net_timeout / 2``: 30 s as shipped).
+        (``slave_net_timeout / 2``: 30 s as shipped). ``tls_ca`` (a path on the replica's host)
+        makes the link TLS, verifying the source's certificate unless ``tls_verify`` is false
+        (its ``%`` doubled: the statement is always run with the four arguments).
         """
-        beat = "" if heartbeat is None else f", {{}}_HEARTBEAT_PERIOD={float(heartbeat):g}"
+        beat = "" if heartbeat is None else f", {{0}}_HEARTBEAT_PERIOD={float(heartbeat):g}"
+        if tls_ca is not None:
+            beat += (
+                f", {{0}}_SSL=1, {{0}}_SSL_CA={sql_string(tls_ca).replace('%', '%%')}"
+                f", {{0}}_SSL_VERIFY_SERVER_CERT={int(bool(tls_verify))}"
+            )
         if self.mariadb:
             tail = "MASTER_USE_GTID=slave_pos"
         elif self._mysql_since((8, 0, 23)):
@@ -166,6 +175,11 @@ class Dialect:
             "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s,"
             f" {tail}, MASTER_CONNECT_RETRY=1" + beat.format("MASTER")
         )
+
+
+def sql_string(text: str) -> str:
+    """A quoted SQL string literal (for statements that take no placeholder there)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def detect(version: str) -> Dialect:

@@ -7,6 +7,7 @@ denied, too many connections, ...) is up. Only refused, timed out and lost conne
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,8 +35,27 @@ def check_budget(monitor: Monitor) -> float:
 Cursor = pymysql.cursors.Cursor
 
 
+# Lost mid-handshake: the connection died, the server did not answer with a TLS problem.
+TLS_LOST = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def tls_problem(exc: BaseException) -> ssl.SSLError | None:
+    """The certificate or TLS protocol error behind a driver error, if that is what it is."""
+    original = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
+    for candidate in (exc, original):
+        if isinstance(candidate, ssl.SSLError) and not isinstance(candidate, TLS_LOST):
+            return candidate
+    return None
+
+
 def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
-    """Turn a driver error into our own: unreachable, or alive-but-erroring."""
+    """Turn a driver error into our own: unreachable, or alive-but-erroring.
+
+    A certificate or TLS error means the server answered (it speaks TLS): alive, a monitoring problem.
+    """
+    problem = tls_problem(exc)
+    if problem is not None:
+        return NodeAnsweredError(f"TLS error (the server answered): {problem}")
     if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
         code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
         text = f"{code} {message}"
@@ -105,7 +125,14 @@ class MySQL:
     @contextmanager
     def session(self, node: Node, read_timeout: float | None = None) -> Iterator[Cursor]:
         """A cursor on a fresh connection; driver errors become our errors."""
-        tls: dict[str, Any] = {"ssl_ca": self.monitor.tls_ca} if self.monitor.tls_ca else {"ssl_disabled": True}
+        monitor = self.monitor
+        tls: dict[str, Any] = {"ssl_disabled": True}
+        if monitor.tls_ca:
+            tls = {
+                "ssl_ca": monitor.tls_ca,
+                "ssl_verify_cert": monitor.tls_verify_cert,
+                "ssl_verify_identity": monitor.tls_verify_identity,
+            }
         credentials = self.monitor.credentials
         try:
             with cursor(
@@ -254,8 +281,10 @@ class MySQL:
             dialect = dialect_of(cur)
             before = replica_status(cur, dialect, replica.name)  # keep a heartbeat period someone tuned
             cur.execute(dialect.stop_replica_sql())
+            tls = self.monitor.tls_ca  # the same CA path on the database hosts
+            verify = self.monitor.tls_verify_cert or self.monitor.tls_verify_identity
             cur.execute(
-                dialect.change_source_sql(before.heartbeat_period if before else None),
+                dialect.change_source_sql(before.heartbeat_period if before else None, tls, verify),
                 (source.host, source.port, credentials.user, credentials.password),
             )
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))

@@ -421,3 +421,12 @@ def test_gtid_covers_and_missing(flavor: str, have: str, need: str, covered: boo
 def test_gtid_refuses_malformed(flavor: str, have: str, need: str) -> None:
     with pytest.raises(ValueError, match="not a"):
         gtid_covers(flavor, have, need)  # type: ignore[arg-type]
+
+
+def test_change_source_sql_with_tls_verifies_the_source() -> None:
+    sql = MARIADB.change_source_sql(None, "/etc/mysql/ca's 100%.pem")
+    assert sql.endswith("MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca\\'s 100%%.pem', MASTER_SSL_VERIFY_SERVER_CERT=1")
+    assert sql.count("%s") == 4
+    assert MYSQL84.change_source_sql(None, "/ca.pem", tls_verify=False).endswith(
+        "SOURCE_SSL=1, SOURCE_SSL_CA='/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=0"
+    )

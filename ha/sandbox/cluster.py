@@ -153,6 +153,7 @@ class Sandbox:
         heartbeat: float | None = 1.0,
         netns: dict[str, str] | None = None,
         client_host: str | None = None,
+        tls: dict[str, str] | None = None,
     ) -> float:
         """Build, start and verify the sandbox; on any failure stop what was started and raise.
 
@@ -160,7 +161,8 @@ class Sandbox:
         address (``hosts``: a prefix a.b.c; nodes on .11-.14:3306, proxies on .1), and, with
         ``netns`` (node -> network namespace), each server started inside its namespace.
         ``heartbeat`` is the replication heartbeat period the sandbox sets (None: the server's
-        default, slave_net_timeout / 2 = 30 s).
+        default, slave_net_timeout / 2 = 30 s). ``tls`` (ca, cert, key: file paths) turns TLS on
+        in every server and gives the monitor ``tls_ca``.
         """
         started = time.monotonic()
         for tool in ("mariadbd", "mariadb-install-db", "haproxy", "supervisord"):
@@ -171,7 +173,10 @@ class Sandbox:
         (self.directory / "logs").mkdir(exist_ok=True)
         passwords = write_secrets(self.directory)
         template = yaml.safe_load(Path(topology or example_topology()).read_text())
-        write_yaml(sandbox_config(template, self.directory, base_port, interval, failures, hosts), self.config_path)
+        data = sandbox_config(template, self.directory, base_port, interval, failures, hosts)
+        if tls:
+            data["monitor"]["tls_ca"] = tls["ca"]
+        write_yaml(data, self.config_path)
         client_host = client_host or ("127.%" if hosts else "127.0.0.1")
         layout = {"client_host": client_host, "heartbeat": heartbeat, "netns": netns or {}}
         self.layout_path.write_text(json.dumps(layout, indent=2) + "\n")
@@ -189,7 +194,10 @@ class Sandbox:
             )
         try:
             servers = list(self.servers().values())
-            build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host)
+            files: dict[str, object] | None = None
+            if tls:
+                files = {"ssl_ca": tls["ca"], "ssl_cert": tls["cert"], "ssl_key": tls["key"]}
+            build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host, files)
             write_proxy_files(config, config.proxies.config_dir)
             self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon))
             start_supervisord(self.supervisord_conf, self.supervisor(), config)

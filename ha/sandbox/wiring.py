@@ -20,14 +20,16 @@ def build_servers(
     semi_sync_timeout_ms: int,
     heartbeat: float | None = None,
     client_host: str = "127.0.0.1",
+    extra: dict[str, object] | None = None,
 ) -> None:
     """Initialise one datadir, copy it to the others, start all, create users, wire replication.
 
     ``heartbeat`` None keeps the server's default period (slave_net_timeout / 2 = 30 s as shipped);
-    ``client_host`` is the host part of every account (where the clients connect from).
+    ``client_host`` is the host part of every account (where the clients connect from);
+    ``extra`` goes into every my.cnf (TLS files, say).
     """
     for server in servers:
-        server.write_cnf(role_settings(server.node, config, semi_sync_timeout_ms))
+        server.write_cnf({**role_settings(server.node, config, semi_sync_timeout_ms), **(extra or {})})
     first, *rest = servers
     if not (first.home / "data" / "mysql").exists():
         first.install()
