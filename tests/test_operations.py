@@ -8,8 +8,9 @@ import sys
 from collections.abc import Callable
 
 from conftest import log_lines, needs_servers, wait_for
-from test_safety import FINISHED, Writer, read_only, started, state
+from test_safety import FINISHED, Writer, read_only, reconfigure, started, state
 
+from ha.mysql import replica_status
 from ha.sandbox.cluster import Sandbox
 from ha.state import StateStore
 
@@ -112,6 +113,36 @@ def test_failback_after_a_crash_rearms_the_daemon(make_sandbox: Callable[..., Sa
     wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master1 with semi-sync again")
     box.server("M1").kill()  # armed again: a second failover happens
     wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover")
+
+
+def source_of(box: Sandbox, node: str) -> tuple[str, int] | None:
+    with box.server(node).root() as cur:
+        view = replica_status(cur)
+    return None if view is None else (view.source_host, view.source_port)
+
+
+def test_failback_moves_a_repointed_replica_back_on_same_port_hosts(make_sandbox: Callable[..., Sandbox]) -> None:
+    """Issue 9, defect 2: every node on 3306; slave3, repointed to master2 by the failover, goes
+    back to master1 on failback (not "already there" by port), and does not veto the next failover."""
+    box = started(make_sandbox)
+    master1, master2 = box.config.master, box.config.candidate
+    assert master1.port == master2.port == 3306
+    reconfigure(box, lambda d: d["failover"].update(repoint_replicas=True))
+    box.server("M1").kill()
+    wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
+    assert source_of(box, "slave3") == (master2.host, 3306)
+    box.server("M1").start()
+    box.server("M1").wait_ready()
+    wait_for(lambda: read_only(box, "M1") == 1, 10, "the returning master fenced")
+    back = mysqlha(box, "failback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert source_of(box, "slave3") == (master1.host, 3306), back.stdout
+    checked = mysqlha(box, "check-config")
+    assert checked.returncode == 0, checked.stdout
+    assert status_json(box)["nodes"]["slave3"]["source"] == "master1"
+    wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master1 with semi-sync again")
+    box.server("M1").kill()
+    wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover, not vetoed by slave3")
 
 
 def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callable[..., Sandbox]) -> None:
