@@ -46,7 +46,10 @@ def test_status_and_check_config_of_a_healthy_cluster(make_sandbox: Callable[...
     assert data["nodes"]["master2"]["source"] == "master1" and data["nodes"]["slave4"]["source"] == "master2"
     assert data["nodes"]["master1"]["read_only"] is False and data["nodes"]["master1"]["semi_sync_clients"] == 1
     assert data["programs"]["mysql-proxy-master1"]["state"] == "RUNNING"
-    assert mysqlha(box, "check-config").returncode == 0
+    healthy = mysqlha(box, "check-config")
+    assert healthy.returncode == 0, "a slow heartbeat is a warning, not a mismatch"
+    assert "warning: master2 heartbeat 30 s: a hung master1 is confirmed only after ~33 s" in healthy.stdout
+    assert "set MASTER_HEARTBEAT_PERIOD=1" in healthy.stdout
 
     with box.server("S1").root() as cur:
         cur.execute("SET GLOBAL read_only = OFF")

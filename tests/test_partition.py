@@ -117,6 +117,8 @@ def test_monitor_only_partition_of_master1_never_fails_over(
         assert lines.count(VETO) >= 3, "vetoed by the replicas, cycle after cycle"
         assert not any("failover starting" in line or "NOT failing over" in line for line in lines)
         assert read_only(box, "master1") == 0, "master1 untouched"
+        slow = [line for line in lines if line.startswith("WARNING: master2 heartbeat 30 s: a hung master1")]
+        assert bool(slow) == (heartbeat == "default"), "the start line says when the heartbeat is slow"
         if load == "busy":
             assert received(box, "master2") != before, "replication kept flowing during the cut"
         print(f"{load}/{cut}/heartbeat {period:g} s: {window:g} s cut, {lines.count(VETO)} vetoes, 0 failovers")
