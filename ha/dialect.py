@@ -124,6 +124,9 @@ class Dialect:
     def start_replica_sql(self) -> str:
         return f"START {self._replica_word()}"
 
+    def start_sql_thread_sql(self) -> str:
+        return f"START {self._replica_word()} SQL_THREAD"
+
     def reset_replica_all_sql(self) -> str:
         return f"RESET {self._replica_word()} ALL"
 

@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pymysql
@@ -219,8 +220,17 @@ class MySQL:
             view = replica_status(cur, dialect, node.name)
             if view is None:
                 return "not a replica any more"
+            started = ""
+            if view.received and not view.sql_running and view.io_running != "No":
+                # Everything it received is in its relay log: apply it (maintenance or an error stopped
+                # the thread). The IO thread still runs, so this START discards nothing.
+                cur.execute(dialect.start_sql_thread_sql())
+                started = "started its stopped SQL thread" + (
+                    f" (it had stopped on: {view.last_sql_error}); " if view.last_sql_error else "; "
+                )
+                view = replace(view, sql_running=True)
             _wait_applied(cur, dialect, view, timeout)
-            return f"applied {view.received or 'nothing received'}"
+            return f"{started}applied {view.received or 'nothing received'}"
 
     def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.
@@ -354,7 +364,19 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
         raise StepFailed(
             f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
         )
-    _wait_gtid(cur, dialect, view.node, view.received, timeout)
+    deadline = time.monotonic() + timeout
+    while True:  # in slices, so an SQL thread that stops on an error is reported with it, not waited for
+        cur.execute(dialect.wait_applied_sql(), (view.received, 1))
+        if dialect.wait_succeeded(cur.fetchone()[0]):
+            return
+        now = replica_status(cur, dialect, view.node)
+        if now is None or not now.sql_running:
+            error = (now.last_sql_error if now else "") or "stopped"
+            raise StepFailed(
+                f"{view.node} cannot apply what it received ({view.received}): SQL thread stopped: {error}"
+            )
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"{view.node} did not apply {view.received} within {timeout:g} s")
 
 
 def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:

@@ -54,6 +54,15 @@ def read_only(box: Sandbox, node: str) -> int:
         return cur.fetchone()[0]
 
 
+def table_on_m2(box: Sandbox) -> bool:
+    with box.server("M2").root() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            ("app", "writes"),
+        )
+        return cur.fetchone()[0] == 1
+
+
 def daemon_pid(box: Sandbox) -> int:
     return box.supervisor().rpc.supervisor.getProcessInfo("mysqlcheck")["pid"]
 
@@ -127,20 +136,22 @@ def test_daemon_killed_mid_failover_resumes_and_completes_once(make_sandbox: Cal
     supervisor.rpc.supervisor.signalProcess("mysqlcheck", "HUP")
     wait_for(lambda: any("SIGHUP: config reloaded" in line for line in log_lines(box)), 10, "config reload")
 
-    with box.server("M2").root() as cur:
-        cur.execute("STOP SLAVE SQL_THREAD")  # M2 receives (and acks) but does not apply
-    written = [write_node(box) for _ in range(20)]
-    assert set(written) == {box.config.master.name}
-    box.server("M1").kill()
-    wait_for(lambda: any("safe point" in line for line in log_lines(box)), DEADLINE, "the catch-up step to fail")
-    assert read_only(box, "M2") == 1, "not promoted before it applied what it received"
+    written = [write_node(box)]  # creates app.writes
+    wait_for(lambda: table_on_m2(box), 10, "app.writes on M2")
+    with box.server("M2").root(timeout=120) as lock:
+        lock.execute("LOCK TABLES app.writes WRITE")  # M2 receives (and acks) but cannot apply
+        written += [write_node(box) for _ in range(19)]
+        assert set(written) == {box.config.master.name}
+        box.server("M1").kill()
+        wait_for(lambda: any("safe point" in line for line in log_lines(box)), DEADLINE, "the catch-up step to fail")
+        assert read_only(box, "M2") == 1, "not promoted before it applied what it received"
 
-    first_pid = daemon_pid(box)
-    os.kill(first_pid, signal.SIGKILL)
-    wait_for(lambda: daemon_pid(box) not in (0, first_pid), 30, "supervisord to restart the daemon")
-    wait_for(lambda: any("resuming at step 3" in line for line in log_lines(box)), 30, "the restarted daemon resumes")
-    with box.server("M2").root() as cur:
-        cur.execute("START SLAVE SQL_THREAD")
+        first_pid = daemon_pid(box)
+        os.kill(first_pid, signal.SIGKILL)
+        wait_for(lambda: daemon_pid(box) not in (0, first_pid), 30, "supervisord to restart the daemon")
+        resumed = "resuming at step 3"
+        wait_for(lambda: any(resumed in line for line in log_lines(box)), 30, "the restarted daemon resumes")
+        lock.execute("UNLOCK TABLES")
     wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), 30, "the failover to finish")
     lines = log_lines(box)
     assert sum(1 for line in lines if line.startswith("  step 1/5") and line.endswith(")")) == 1

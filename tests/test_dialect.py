@@ -430,3 +430,8 @@ def test_change_source_sql_with_tls_verifies_the_source() -> None:
     assert MYSQL84.change_source_sql(None, "/ca.pem", tls_verify=False).endswith(
         "SOURCE_SSL=1, SOURCE_SSL_CA='/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=0"
     )
+
+
+def test_start_sql_thread_sql() -> None:
+    assert MARIADB.start_sql_thread_sql() == "START SLAVE SQL_THREAD"
+    assert MYSQL84.start_sql_thread_sql() == "START REPLICA SQL_THREAD"
