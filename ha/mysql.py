@@ -367,7 +367,8 @@ def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: flo
     deadline = time.monotonic() + timeout
     while True:  # in slices, so an SQL thread that stops on an error is reported with it, not waited for
         cur.execute(dialect.wait_applied_sql(), (view.received, 1))
-        if dialect.wait_succeeded(cur.fetchone()[0]):
+        (result,) = cur.fetchone() or (None,)
+        if dialect.wait_succeeded(result):
             return
         now = replica_status(cur, dialect, view.node)
         if now is None or not now.sql_running:
