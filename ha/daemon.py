@@ -134,8 +134,7 @@ class Daemon:
         if isinstance(action, Fence):
             node = self.config.nodes[action.node]
             try:
-                self.adapters.mysql.fence(node)
-                self.log(f"{node.name} fenced: read_only=ON")
+                self.log(f"{node.name} fenced: {self.adapters.mysql.fence(node)}")
             except MysqlhaError as exc:
                 self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
             return state

@@ -8,6 +8,7 @@ denied, too many connections, ...) is up. Only refused, timed out and lost conne
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,12 @@ UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
 # auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
 # MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
 ROUND_TRIPS = 8
+
+
+FENCE_WAIT = 5.0  # seconds read_only=ON may take (while orphaned semi-sync waits are ended)
+# A commit waiting for a semi-sync acknowledgement (MariaDB and MySQL word it alike).
+_ACK_WAIT = "STATE LIKE 'Waiting for semi-sync ACK%'"
+ACK_WAITERS_SQL = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {_ACK_WAIT} AND ID <> CONNECTION_ID()"
 
 
 def check_budget(monitor: Monitor) -> float:
@@ -254,11 +261,48 @@ class MySQL:
             cur.execute(dialect.position_sql())
             return f"writable at {cur.fetchone()[0] or 'an empty position'}; semi-sync roles off"
 
-    def fence(self, node: Node) -> None:
-        """Make an old master refuse writes."""
+    def fence(self, node: Node) -> str:
+        """Make an old master refuse writes, within about a second of it answering.
+
+        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. While the
+        node has no semi-sync replica connected (its replica was promoted), such a commit waits
+        for an ACK nobody will send, and would be reported to its client as a success once
+        the semi-sync timeout falls back to async: its session is killed instead, so the client
+        gets an error (lost connection). The transaction stays in this node's binary log only;
+        failback refuses it as errant.
+        """
+        outcome: list[BaseException | None] = []
+
+        def set_read_only() -> None:
+            try:
+                with self.session(node, read_timeout=FENCE_WAIT + self.monitor.read_timeout) as cur:
+                    for statement in dialect_of(cur).fence_sql():
+                        cur.execute(statement)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                outcome.append(exc)
+
+        ended: list[int] = []
         with self.session(node) as cur:
-            for statement in dialect_of(cur).fence_sql():
-                cur.execute(statement)
+            dialect = dialect_of(cur)
+            ended += _end_orphan_ack_waits(cur, dialect)
+            fencer = threading.Thread(target=set_read_only, name=f"fence-{node.name}", daemon=True)
+            fencer.start()
+            deadline = time.monotonic() + FENCE_WAIT
+            while fencer.is_alive():
+                fencer.join(0.05)
+                if fencer.is_alive():
+                    ended += _end_orphan_ack_waits(cur, dialect)
+                    if time.monotonic() > deadline:
+                        raise StepFailed(f"{node.name}: read_only=ON still waiting after {FENCE_WAIT:g} s")
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+        if not ended:
+            return "read_only=ON"
+        return (
+            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK no replica will send "
+            f"(their clients get an error, not a success)"
+        )
 
     def position(self, node: Node, holds: bool = False) -> str:
         """The node's binary log GTID position, or (``holds``) every transaction it has."""
@@ -330,6 +374,24 @@ class MySQL:
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{node.name}: semi-sync not on with a replica after {timeout:g} s")
                 time.sleep(0.02)
+
+
+def _end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
+    """Kill the sessions waiting for a semi-sync ACK while no semi-sync replica is connected."""
+    cur.execute(dialect.semi_sync_status_sql())
+    _, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
+    if clients:
+        return []
+    cur.execute(ACK_WAITERS_SQL)
+    ended = []
+    for (thread_id,) in cur.fetchall():
+        try:
+            cur.execute("KILL CONNECTION %s", (int(thread_id),))
+            ended.append(int(thread_id))
+        except pymysql.err.Error as exc:
+            if not exc.args or exc.args[0] != 1094:  # ER_NO_SUCH_THREAD: it ended by itself
+                raise
+    return ended
 
 
 def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:

@@ -7,9 +7,11 @@ from ha.mysql import dialect_of
 from ha.sandbox.mariadb import Server
 
 # What the daemon needs: check replication, stop and reset it (RESET SLAVE ALL wants RELOAD),
-# switch semi-sync roles, set read_only. No privilege on any data.
+# switch semi-sync roles, set read_only; see and end the sessions stuck waiting for a semi-sync
+# ACK when fencing (PROCESS, CONNECTION ADMIN). No privilege on any data.
 MONITOR_GRANTS = (
-    "SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN, RELOAD"
+    "SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN, RELOAD,"
+    " PROCESS, CONNECTION ADMIN"
 )
 
 
