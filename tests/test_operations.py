@@ -180,6 +180,9 @@ def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbo
     wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
     box.server("M1").start()
     box.server("M1").wait_ready()
+    # Fenced first: while master1 is writable the fence ends every session waiting for a semi-sync
+    # ACK (it has no semi-sync replica), and this write would be one of them.
+    wait_for(lambda: read_only(box, "M1") == 1, 10, "the returning master fenced")
     with box.server("M1").root() as cur:  # root may write despite read_only: a write M2 never saw
         cur.execute("CREATE TABLE app.errant (id INT PRIMARY KEY)")
     result = mysqlha(box, "failback")
