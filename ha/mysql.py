@@ -1,13 +1,11 @@
 """MySQL/MariaDB adapter: every call is a fresh, bounded connection; SQL text comes from the dialect.
 
-Which server errors mean "alive" follows MHA: a server that answers with an error (access
-denied, too many connections, ...) is up. Only refused, timed out and lost connections
-(2003/2006/2013) and socket errors mean unreachable.
+Which driver errors mean "alive" is decided in ha/sqlbasics.py (as MHA does); the waits on one
+open session live in ha/replwait.py. Their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -18,110 +16,41 @@ from typing import Any
 import pymysql
 
 from ha.config import Credentials, Monitor, Node
-from ha.dialect import Dialect, detect, gtid_missing, pick_default_row
+from ha.dialect import Dialect, gtid_missing
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
-from ha.model import NodeCheck, NodeStatus, ReplicaView, Witness
+from ha.model import NodeCheck, NodeStatus, Witness
+from ha.replwait import end_orphan_ack_waits as _end_orphan_ack_waits
+from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
+from ha.replwait import wait_applied as _wait_applied
+from ha.replwait import wait_gtid as _wait_gtid
+from ha.replwait import wait_running
+from ha.sqlbasics import UNREACHABLE_CODES, Cursor, cursor, dialect_of, replica_status, rows, tls_problem, wrap_error
+from ha.sqlbasics import basics as _basics
 
-UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
+__all__ = [
+    "UNREACHABLE_CODES",
+    "Cursor",
+    "MySQL",
+    "check_budget",
+    "cursor",
+    "dialect_of",
+    "replica_status",
+    "rows",
+    "tls_problem",
+    "wait_running",
+    "wrap_error",
+]
+
 # The most reads one probe or one ask makes, each bounded by read_timeout: handshake (greeting,
 # auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
 # MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
 ROUND_TRIPS = 8
-
-
 FENCE_WAIT = 5.0  # seconds read_only=ON may take (while orphaned semi-sync waits are ended)
-# A commit waiting for a semi-sync acknowledgement (MariaDB and MySQL word it alike).
-_ACK_WAIT = "STATE LIKE 'Waiting for semi-sync ACK%'"
-ACK_WAITERS_SQL = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {_ACK_WAIT} AND ID <> CONNECTION_ID()"
 
 
 def check_budget(monitor: Monitor) -> float:
     """How long one probe can take against a server that answers every read just in time."""
     return monitor.connect_timeout + ROUND_TRIPS * monitor.read_timeout + 0.5
-
-
-Cursor = pymysql.cursors.Cursor
-
-
-# Lost mid-handshake: the connection died, the server did not answer with a TLS problem.
-TLS_LOST = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
-
-
-def tls_problem(exc: BaseException) -> ssl.SSLError | None:
-    """The certificate or TLS protocol error behind a driver error, if that is what it is."""
-    original = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
-    for candidate in (exc, original):
-        if isinstance(candidate, ssl.SSLError) and not isinstance(candidate, TLS_LOST):
-            return candidate
-    return None
-
-
-def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
-    """Turn a driver error into our own: unreachable, or alive-but-erroring.
-
-    A certificate or TLS error means the server answered (it speaks TLS): alive, a monitoring problem.
-    """
-    problem = tls_problem(exc)
-    if problem is not None:
-        return NodeAnsweredError(f"TLS error (the server answered): {problem}")
-    if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
-        code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
-        text = f"{code} {message}"
-        if code in UNREACHABLE_CODES:
-            return NodeUnreachable(text)
-        return NodeAnsweredError(text)
-    return NodeUnreachable(f"{type(exc).__name__}: {exc}")
-
-
-def rows(cur: Cursor) -> list[dict[str, Any]]:
-    names = [column[0] for column in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-@contextmanager
-def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[Cursor]:
-    """A cursor on a fresh autocommit connection, closed after; reads and writes bounded by ``timeout``."""
-    conn = pymysql.connect(
-        connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, autocommit=True, **connect
-    )
-    try:
-        with conn.cursor() as cur:
-            yield cur
-    finally:
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
-            pass
-
-
-def _basics(cur: Cursor) -> tuple[Dialect, bool, str]:
-    """The dialect, read_only and binary log GTID position, in two round trips."""
-    cur.execute("SELECT @@version, @@global.read_only")
-    version, read_only = cur.fetchone()
-    dialect = detect(version)
-    cur.execute(dialect.position_sql())
-    return dialect, bool(read_only), cur.fetchone()[0] or ""
-
-
-def dialect_of(cur: Cursor) -> Dialect:
-    cur.execute("SELECT @@version")
-    return detect(cur.fetchone()[0])
-
-
-def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
-    """The node's view of its source, or None when it replicates from nothing."""
-    dialect = dialect or dialect_of(cur)
-    cur.execute(dialect.replica_status_sql())
-    row = pick_default_row(rows(cur))
-    if row is None:
-        return None
-    heartbeats, period = None, None
-    if dialect.heartbeat_sql():
-        cur.execute(dialect.heartbeat_sql())
-        found = cur.fetchone()
-        if found:
-            heartbeats, period = int(found[0]), None if found[1] is None else float(found[1])
-    return dialect.replica_view(node, row, heartbeats, period)
 
 
 class MySQL:
@@ -374,76 +303,3 @@ class MySQL:
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{node.name}: semi-sync not on with a replica after {timeout:g} s")
                 time.sleep(0.02)
-
-
-def _end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
-    """Kill the sessions waiting for a semi-sync ACK while no semi-sync replica is connected."""
-    cur.execute(dialect.semi_sync_status_sql())
-    _, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
-    if clients:
-        return []
-    cur.execute(ACK_WAITERS_SQL)
-    ended = []
-    for (thread_id,) in cur.fetchall():
-        try:
-            cur.execute("KILL CONNECTION %s", (int(thread_id),))
-            ended.append(int(thread_id))
-        except pymysql.err.Error as exc:
-            if not exc.args or exc.args[0] != 1094:  # ER_NO_SUCH_THREAD: it ended by itself
-                raise
-    return ended
-
-
-def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        view = replica_status(cur, dialect, replica.name)
-        if view is not None and view.io_running == "Yes" and view.sql_running:
-            return
-        if time.monotonic() > deadline:
-            error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
-            raise StepFailed(f"{replica.name} not replicating after {timeout:g} s: {error}")
-        time.sleep(0.02)
-
-
-def _execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:
-    try:
-        cur.execute(statement)
-    except pymysql.err.OperationalError as exc:
-        if exc.args[0] != 1193:  # ER_UNKNOWN_SYSTEM_VARIABLE
-            raise
-
-
-def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: float) -> None:
-    """Return once the SQL thread applied ``view.received``; StepFailed if it cannot or does not in time."""
-    if not view.received:
-        return
-    cur.execute(dialect.wait_applied_sql(), (view.received, 0))
-    if dialect.wait_succeeded(cur.fetchone()[0]):
-        return
-    if not view.sql_running:
-        error = view.last_sql_error or "stopped by hand?"
-        raise StepFailed(
-            f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
-        )
-    deadline = time.monotonic() + timeout
-    while True:  # in slices, so an SQL thread that stops on an error is reported with it, not waited for
-        cur.execute(dialect.wait_applied_sql(), (view.received, 1))
-        (result,) = cur.fetchone() or (None,)
-        if dialect.wait_succeeded(result):
-            return
-        now = replica_status(cur, dialect, view.node)
-        if now is None or not now.sql_running:
-            error = (now.last_sql_error if now else "") or "stopped"
-            raise StepFailed(
-                f"{view.node} cannot apply what it received ({view.received}): SQL thread stopped: {error}"
-            )
-        if time.monotonic() >= deadline:
-            raise StepFailed(f"{view.node} did not apply {view.received} within {timeout:g} s")
-
-
-def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
-    """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
-    cur.execute(dialect.wait_applied_sql(), (position, timeout))
-    if not dialect.wait_succeeded(cur.fetchone()[0]):
-        raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")
