@@ -75,21 +75,20 @@ def kill_to_write(box: Sandbox) -> float:
     config = box.config
     program = config.proxies.programs[config.proxies.normal[0]]
 
-    def write() -> int | None:
+    def write() -> str | None:
         try:
             with box.app(program.listen_host, program.listen_port, timeout=1.0) as cur:
                 cur.execute("CREATE TABLE IF NOT EXISTS bench_mon (id INT AUTO_INCREMENT PRIMARY KEY)")
                 cur.execute("INSERT INTO bench_mon VALUES ()")
-                cur.execute("SELECT @@port")
-                return int(cur.fetchone()[0])
+                return box.node_of(cur)
         except Exception:  # noqa: BLE001 - refused or lost while the master moves
             return None
 
-    wait_for(lambda: write() == config.master.port, 30, "writes on master1")
+    wait_for(lambda: write() == config.master.name, 30, "writes on master1")
     time.sleep(2 * INTERVAL)
     started = time.monotonic()
     box.server("M1").kill()
-    wait_for(lambda: write() == config.candidate.port, 60, "a write on master2", poll=0.01)
+    wait_for(lambda: write() == config.candidate.name, 60, "a write on master2", poll=0.01)
     return time.monotonic() - started
 
 

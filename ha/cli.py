@@ -98,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--base-port", type=int, default=None, help="nodes on N..N+3, proxies on N+10.. (default: classic ports)"
     )
+    up.add_argument(
+        "--hosts",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="A.B.C",
+        help="same port, own address: nodes on A.B.C.11-14:3306, proxies on A.B.C.1 (default: a free 127.a.b)",
+    )
+    up.add_argument(
+        "--heartbeat",
+        default="1",
+        help="replication heartbeat period the sandbox sets, in seconds, or 'default' for the server's own "
+        "(slave_net_timeout / 2 = 30 s); default 1 (tuned, and the sandbox says so)",
+    )
     up.add_argument("--topology", default=None, help="template topology YAML (default conf/mysqlha.yml)")
     up.add_argument("--interval", type=float, default=None, help="check interval in seconds")
     up.add_argument("--failures", type=int, default=None, help="failed checks before a failover")
@@ -160,8 +174,19 @@ def sandbox_command(args: argparse.Namespace) -> int:
 
     box = Sandbox(args.dir)
     if args.action == "up":
+        from ha.sandbox.cluster import free_host_block
+
+        hosts = free_host_block() if args.hosts == "auto" else args.hosts
+        heartbeat = None if args.heartbeat == "default" else float(args.heartbeat)
         took = box.up(
-            args.topology, args.base_port, args.interval, args.failures, not args.no_daemon, args.semi_sync_timeout_ms
+            args.topology,
+            args.base_port,
+            args.interval,
+            args.failures,
+            not args.no_daemon,
+            args.semi_sync_timeout_ms,
+            hosts=hosts,
+            heartbeat=heartbeat,
         )
         print_built(box, took)
     elif args.action == "down":

@@ -7,6 +7,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+# the netns lab (tests/lab.py): ip from iproute2, nft to cut one link
+[ -x /usr/sbin/nft ] || command -v nft >/dev/null || missing+=(nftables)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /bin/ip ] || missing+=(iproute2)
 command -v etcd >/dev/null || missing+=(etcd-server)  # the coordination tests run a real 3-member etcd
 PY=python3
 # Use the interpreter's own pip unless Debian marks it externally managed (PEP 668): then a venv.

@@ -23,7 +23,7 @@ from monitorlab import (
     leader,
     set_everywhere,
 )
-from test_daemon import write_port
+from test_daemon import write_node
 
 from ha.sandbox.cluster import Sandbox
 from ha.sandbox.etcdcluster import EtcdCluster
@@ -47,8 +47,8 @@ def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: C
     assert sorted(shown["monitors"]) == ["mon1", "mon2", "mon3"]
     assert all(m["age"] is not None and m["age"] < 5 for m in shown["monitors"].values())
     box.server("M1").kill()
-    m2 = box.config.candidate.port
-    wait_for(lambda: write_port(box) == m2, DEADLINE, "writes through the master port landing on M2")
+    m2 = box.config.candidate.name
+    wait_for(lambda: write_node(box) == m2, DEADLINE, "writes through the master port landing on M2")
     wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 10, "the end")
     time.sleep(INTERVAL * (FAILURES + 2))
     starts = count(box, "master1 failing: failover starting")
@@ -70,11 +70,11 @@ def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Calla
         "every monitor to reload",
     )
     for _ in range(5):
-        write_port(box)
+        write_node(box)
     with box.server("M2").root() as blocker:
         blocker.execute("LOCK TABLES app.writes WRITE")  # master2 receives (and acks) but cannot apply
-        written = [write_port(box) for _ in range(5)]
-        assert set(written) == {box.config.master.port}
+        written = [write_node(box) for _ in range(5)]
+        assert set(written) == {box.config.master.name}
         chief = leader(box)
         assert chief is not None
         box.server("M1").kill()
@@ -99,7 +99,7 @@ def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Calla
     with box.server("M2").root() as cur:
         cur.execute("SELECT COUNT(*) FROM app.writes")
         assert cur.fetchone()[0] == 10, "every acknowledged write is on the new master"
-    assert write_port(box) == box.config.candidate.port
+    assert write_node(box) == box.config.candidate.name
 
 
 def test_etcd_quorum_lost_no_failover_until_it_is_back(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -111,12 +111,12 @@ def test_etcd_quorum_lost_no_failover_until_it_is_back(make_sandbox: Callable[..
     why = "master1 failing: NOT failing over (master_down): no etcd quorum"
     wait_for(lambda: all(any(why in t for t in lines) for lines in all_logs(box).values()), 60, "every monitor's why")
     time.sleep(3)
-    assert write_port_or_none(box) is None, "nobody promoted master2 without etcd"
+    assert write_node_or_none(box) is None, "nobody promoted master2 without etcd"
     assert sum(count(box, "master1 failing: failover starting").values()) == 0
     etcd.start("etcd2")
     etcd.start("etcd3")
-    m2 = box.config.candidate.port
-    wait_for(lambda: write_port_or_none(box) == m2, 60, "the failover once etcd is back")
+    m2 = box.config.candidate.name
+    wait_for(lambda: write_node_or_none(box) == m2, 60, "the failover once etcd is back")
     wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 10, "the end")
     assert sum(count(box, "master1 failing: failover starting").values()) == 1
 
@@ -127,8 +127,8 @@ def status_json(box: Sandbox, name: str = "mon1") -> dict:
     return json.loads(result.stdout)
 
 
-def write_port_or_none(box: Sandbox) -> int | None:
+def write_node_or_none(box: Sandbox) -> str | None:
     try:
-        return write_port(box)
+        return write_node(box)
     except Exception:  # noqa: BLE001 - nothing serves the master port
         return None

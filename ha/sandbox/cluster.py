@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -25,9 +26,6 @@ from ha.sandbox.topology import example_topology, sandbox_config, write_secrets,
 from ha.sandbox.wiring import build_servers
 from ha.supervisor import Supervisor
 
-MONITOR_GRANTS = (
-    "SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN, RELOAD"
-)
 ALIASES = {"M1": "master", "M2": "candidate"}
 
 
@@ -48,6 +46,20 @@ def free_base_port(low: int = 20000, high: int = 40000) -> int:
         if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
             return base
     raise MysqlhaError(f"no free port range found between {low} and {high}")
+
+
+CLASSIC_PROXY_PORTS = (3031, 3032, 3041, 3042)
+
+
+def free_host_block(proxy_ports: tuple[int, ...] = CLASSIC_PROXY_PORTS, node_port: int = 3306) -> str:
+    """A prefix 127.a.b whose .11-.14 have ``node_port`` free and whose .1 has the proxy ports free."""
+    for _ in range(200):
+        prefix = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}"
+        nodes = [(f"{prefix}.{11 + i}", node_port) for i in range(4)]
+        proxies = [(f"{prefix}.1", port) for port in proxy_ports]
+        if all(port_free(host, port) for host, port in nodes + proxies):
+            return prefix
+    raise MysqlhaError("no free 127.a.b.0/24 address block found for a same-port sandbox")
 
 
 class Sandbox:
@@ -79,11 +91,36 @@ class Sandbox:
     def supervisord_pid_file(self) -> Path:
         return self.directory / "supervisord.pid"
 
+    @property
+    def layout_path(self) -> Path:
+        return self.directory / "layout.json"
+
+    def layout(self) -> dict[str, object]:
+        """How the sandbox was laid out: accounts' client host, heartbeat, per-node network namespace."""
+        try:
+            data = json.loads(self.layout_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     def servers(self) -> dict[str, Server]:
+        netns = self.layout().get("netns") or {}
+        assert isinstance(netns, dict)
         return {
-            node.name: Server(node, self.directory / "nodes" / node.name, index + 1)
+            node.name: Server(
+                node,
+                self.directory / "nodes" / node.name,
+                index + 1,
+                ("ip", "netns", "exec", netns[node.name]) if node.name in netns else (),
+            )
             for index, node in enumerate(self.config.nodes.values())
         }
+
+    def node_of(self, cur: pymysql.cursors.Cursor) -> str:
+        """The node a session is connected to, by server_id (ports alone do not tell them apart)."""
+        cur.execute("SELECT @@server_id")
+        (server_id,) = cur.fetchone() or (None,)
+        return next(s.node.name for s in self.servers().values() if s.server_id == server_id)
 
     def server(self, name: str) -> Server:
         """A server by node name, or by M1/M2/S1/S2."""
@@ -113,9 +150,22 @@ class Sandbox:
         failures: int | None = None,
         daemon: bool = True,
         semi_sync_timeout_ms: int = 1000,
+        hosts: str | None = None,
+        heartbeat: float | None = 1.0,
+        netns: dict[str, str] | None = None,
+        client_host: str | None = None,
+        tls: dict[str, str] | None = None,
         monitors: int = 1,
     ) -> float:
-        """Build, start and verify the sandbox; on any failure stop what was started and raise."""
+        """Build, start and verify the sandbox; on any failure stop what was started and raise.
+
+        Shapes: ports (``base_port``: every node on 127.0.0.1, its own port), same port own
+        address (``hosts``: a prefix a.b.c; nodes on .11-.14:3306, proxies on .1), and, with
+        ``netns`` (node -> network namespace), each server started inside its namespace.
+        ``heartbeat`` is the replication heartbeat period the sandbox sets (None: the server's
+        default, slave_net_timeout / 2 = 30 s). ``tls`` (ca, cert, key: file paths) turns TLS on
+        in every server and gives the monitor ``tls_ca``.
+        """
         started = time.monotonic()
         for tool in ("mariadbd", "mariadb-install-db", "haproxy", "supervisord"):
             binary(tool)
@@ -125,14 +175,31 @@ class Sandbox:
         (self.directory / "logs").mkdir(exist_ok=True)
         passwords = write_secrets(self.directory)
         template = yaml.safe_load(Path(topology or example_topology()).read_text())
-        write_yaml(sandbox_config(template, self.directory, base_port, interval, failures), self.config_path)
+        data = sandbox_config(template, self.directory, base_port, interval, failures, hosts)
+        if tls:
+            data["monitor"]["tls_ca"] = tls["ca"]
+        write_yaml(data, self.config_path)
+        client_host = client_host or ("127.%" if hosts else "127.0.0.1")
+        layout = {"client_host": client_host, "heartbeat": heartbeat, "netns": netns or {}}
+        self.layout_path.write_text(json.dumps(layout, indent=2) + "\n")
         self._config = None
         config = self.config
-        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)]
+        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)] if not netns else []
         if busy:
             raise MysqlhaError(f"ports in use: {', '.join(busy)} (another sandbox or server?); try --base-port")
+        if heartbeat is None:
+            self.log("replication heartbeat: the server's default (slave_net_timeout / 2 = 30 s as shipped)")
+        else:
+            self.log(
+                f"replication heartbeat TUNED: MASTER_HEARTBEAT_PERIOD={heartbeat:g} "
+                "(MariaDB's default is slave_net_timeout / 2 = 30 s)"
+            )
         try:
-            build_servers(list(self.servers().values()), config, passwords, semi_sync_timeout_ms)
+            servers = list(self.servers().values())
+            files: dict[str, object] | None = None
+            if tls:
+                files = {"ssl_ca": tls["ca"], "ssl_cert": tls["cert"], "ssl_key": tls["key"]}
+            build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host, files)
             write_proxy_files(config, config.proxies.config_dir)
             programs = None
             if monitors > 1:  # several monitors: etcd, one config and one supervisord program each
@@ -181,10 +248,11 @@ class Sandbox:
             )
             cur.execute("INSERT INTO sandbox_check (note) VALUES ('written through the master proxy')")
             row_id = cur.lastrowid
-            cur.execute("SELECT @@port, @@last_gtid")
-            port, gtid = one(cur)
-        if port != config.master.port:
-            raise MysqlhaError(f"{write_program.name} reached port {port}, expected {config.master.name}")
+            cur.execute("SELECT @@last_gtid")
+            (gtid,) = one(cur)
+            reached = self.node_of(cur)
+        if reached != config.master.name:
+            raise MysqlhaError(f"{write_program.name} reached {reached}, expected {config.master.name}")
         for server in servers.values():
             if server.node.source is None:
                 continue
@@ -195,13 +263,14 @@ class Sandbox:
                     raise MysqlhaError(f"{server.node.name} did not receive {gtid}")
         for name in config.proxies.normal:
             program = config.proxies.programs[name]
-            backend_ports = {config.nodes[b].port for b in program.backends}
             for _ in range(len(program.backends)):
                 with self.app(program.listen_host, program.listen_port) as cur:
-                    cur.execute("SELECT @@port, COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
-                    port, count = one(cur)
-                if port not in backend_ports or count != 1:
-                    raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
+                    cur.execute("SELECT COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
+                    (count,) = one(cur)
+                    answered = self.node_of(cur)
+                if answered not in program.backends or count != 1:
+                    expected = ", ".join(program.backends)
+                    raise MysqlhaError(f"{name} answered from {answered} with {count} rows; expected {expected}")
 
     def wait_replicating(self, server: Server, timeout: float) -> None:
         with server.root(timeout=timeout + 5) as cur:
