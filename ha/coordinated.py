@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ha.analysis import Following, NoQuorum, Resuming
+from ha.analysis import DataRiskRefused, Following, NoQuorum, Resuming
 from ha.coordination import Coordination, Coordinator
 from ha.decide import decide, withheld
 from ha.errors import MysqlhaError
@@ -60,6 +60,13 @@ def no_quorum(decision: Decision, why: str, again: bool = False) -> Decision:
             analysis=NoQuorum(decision.state.failed_node, why),
             sentence=f"{decision.state.case} not resumed: no etcd quorum",
         )
+    if isinstance(decision.analysis, DataRiskRefused):  # a refusal is a decision too: not without etcd
+        node = decision.analysis.node
+        kept = tuple(t for t in decision.lines if not t.startswith(f"{node} failing: NOT failing over: "))
+        line = f"{node} failing: NOT failing over (master_down): no etcd quorum: {why}"
+        events = tuple(e for e in decision.events if e.name == "failure_detected")
+        state = replace(decision.state, phase="armed", failed_node=None, since=None, reason=None)
+        return replace(decision, state=state, lines=(*kept, line), events=events, analysis=NoQuorum(node, why))
     if start is None and not fences and not again:  # said when it begins; a failure says it every cycle
         return replace(decision, lines=(*decision.lines, f"  no etcd quorum: not acting ({why})"))
     return decision

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from test_decide import CONFIG, DOWN, OK, WALL, at, snapshot
+from test_decide import ARMED, ASYNC, CONFIG, DOWN, OK, WALL, at, snapshot
 
 from ha.analysis import CandidateDown, MasterDown, NotAgreed
 from ha.coordinated import following, no_quorum
@@ -57,3 +59,13 @@ def test_a_follower_acts_on_nothing_and_says_who_leads() -> None:
     assert "master1 failing: failover starting" not in followed.lines
     assert followed.lines[-1] == "  following mon2: not acting"
     assert [e.name for e in followed.events] == []  # failover_started is the leader's to announce
+
+
+def test_without_etcd_no_refusal_either() -> None:
+    seen_async = replace(decide(snapshot(ASYNC, OK), ARMED, CONFIG, WALL).state, failures={"master1": 2})
+    refused = decide(snapshot(DOWN, OK), seen_async, CONFIG, WALL)
+    assert refused.analysis.kind == "data_risk_refused"
+    held = no_quorum(refused, "etcd gone")
+    assert held.analysis.kind == "no_quorum" and held.state.phase == "armed"
+    assert held.lines[-1] == "master1 failing: NOT failing over (master_down): no etcd quorum: etcd gone"
+    assert [e.name for e in held.events] == []

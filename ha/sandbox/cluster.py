@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import yaml
@@ -156,6 +157,7 @@ class Sandbox:
         client_host: str | None = None,
         tls: dict[str, str] | None = None,
         monitors: int = 1,
+        monitor_hosts: dict[str, list[Any]] | None = None,
     ) -> float:
         """Build, start and verify the sandbox; on any failure stop what was started and raise.
 
@@ -202,10 +204,11 @@ class Sandbox:
             build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host, files)
             write_proxy_files(config, config.proxies.config_dir)
             programs = None
-            if monitors > 1:  # several monitors: etcd, one config and one supervisord program each
-                etcd = start_etcd(self.directory)
-                paths = write_monitor_configs(self.directory, self.config_path, etcd.endpoints, monitors)
-                programs = monitor_programs(config, paths, daemon)
+            if monitors > 1 or monitor_hosts:  # several monitors: etcd, one config and one program each
+                etcd = start_etcd(self.directory, monitor_hosts)
+                count = len(monitor_hosts) if monitor_hosts else monitors
+                paths = write_monitor_configs(self.directory, self.config_path, etcd.endpoints, count)
+                programs = monitor_programs(config, paths, daemon, monitor_hosts)
             self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon, programs))
             start_supervisord(self.supervisord_conf, self.supervisor(), config)
             self.verify()

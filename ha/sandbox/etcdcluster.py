@@ -29,6 +29,7 @@ class Member:
     host: str
     client_port: int
     peer_port: int
+    netns: str | None = None  # the lab host's network namespace it runs in
 
     @property
     def client_url(self) -> str:
@@ -59,11 +60,23 @@ def free_pair(host: str, low: int = 40000, high: int = 60000) -> tuple[int, int]
 class EtcdCluster:
     """``size`` members named etcd1..etcdN living in ``directory``."""
 
-    def __init__(self, directory: str | os.PathLike[str], hosts: tuple[str, ...] = ("127.0.0.1",) * 3) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        hosts: tuple[str, ...] = ("127.0.0.1",) * 3,
+        netns: tuple[str | None, ...] | None = None,
+    ) -> None:
+        """Members on ``hosts`` (free ports), or with ``netns`` each inside its lab host's namespace
+        (fresh namespaces: the standard ports 2379/2380)."""
         self.directory = Path(directory)
         saved = self.directory / "members.json"
         if saved.exists():  # the cluster built here before: same names, hosts and ports
             self.members = [Member(**m) for m in json.loads(saved.read_text())]
+        elif netns is not None:
+            self.members = [
+                Member(f"etcd{i + 1}", host, 2379, 2380, ns)
+                for i, (host, ns) in enumerate(zip(hosts, netns, strict=True))
+            ]
         else:
             self.members = [Member(f"etcd{i + 1}", host, *free_pair(host)) for i, host in enumerate(hosts)]
 
@@ -101,9 +114,10 @@ class EtcdCluster:
         if read_pid(self.pid_file(name)) is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        launcher = prefix or (["ip", "netns", "exec", member.netns] if member.netns else [])
         with open(self.directory / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
-                [*(prefix or []), *self.command(member)], stdout=log, stderr=log, start_new_session=True
+                [*launcher, *self.command(member)], stdout=log, stderr=log, start_new_session=True
             )
         self.pid_file(name).write_text(f"{process.pid}\n")
 

@@ -55,14 +55,29 @@ def write_monitor_configs(
     return paths
 
 
-def monitor_programs(config: Config, paths: list[Path], autostart: bool) -> str:
-    return "\n".join(
-        daemon_program(config, autostart=autostart, name=program_of(path.stem), config_path=str(path)) for path in paths
-    )
+def monitor_programs(
+    config: Config, paths: list[Path], autostart: bool, placement: dict[str, list[Any]] | None = None
+) -> str:
+    """mysqlcheck<i> for every monitor; with ``placement`` (name -> [host, netns or None]) each runs
+    inside its lab host's namespace."""
+    blocks = []
+    for path in paths:
+        ns = (placement or {}).get(path.stem, [None, None])[1]
+        launcher = f"ip netns exec {ns} " if ns else ""
+        program = program_of(path.stem)
+        blocks.append(
+            daemon_program(config, autostart=autostart, name=program, config_path=str(path), launcher=launcher)
+        )
+    return "\n".join(blocks)
 
 
-def start_etcd(directory: Path) -> EtcdCluster:
-    cluster = EtcdCluster(directory / "etcd")
+def start_etcd(directory: Path, placement: dict[str, list[Any]] | None = None) -> EtcdCluster:
+    """Three members on 127.0.0.1, or one on each monitor's lab host (``placement``)."""
+    if placement:
+        hosts = tuple(host for host, _ in placement.values())
+        cluster = EtcdCluster(directory / "etcd", hosts, tuple(ns for _, ns in placement.values()))
+    else:
+        cluster = EtcdCluster(directory / "etcd")
     cluster.up()
     return cluster
 
