@@ -8,6 +8,7 @@ pause file) in ``<dir>/mon<i>/``.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import signal
 from pathlib import Path
@@ -32,11 +33,18 @@ def program_of(name: str) -> str:
     return f"mysqlcheck{name.removeprefix('mon')}"
 
 
+def lease_ttl(interval: float, timeout: float) -> int:
+    """The shortest TTL (>= 2 s) that a lease renewed once a cycle outlives: interval + timeout within
+    TTL minus the leader's margin (a quarter of the TTL)."""
+    return max(2, math.ceil((interval + timeout) * 4 / 3))
+
+
 def write_monitor_configs(
-    directory: Path, config_path: Path, endpoints: tuple[str, ...], count: int, ttl: int = 2, timeout: float = 1.0
+    directory: Path, config_path: Path, endpoints: tuple[str, ...], count: int, timeout: float = 1.0
 ) -> list[Path]:
     """``mon<i>.yml`` for every monitor; returns their paths."""
     base: dict[str, Any] = yaml.safe_load(config_path.read_text())
+    ttl = lease_ttl(float(base["monitor"].get("interval") or 5.0), timeout)
     names = monitor_names(count)
     paths = []
     for name in names:
