@@ -6,10 +6,12 @@ import os
 import random
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import yaml
@@ -40,19 +42,83 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+LAYOUT = (*range(4), *range(10, 16))  # nodes N..N+3, proxies N+10.. (spares up to N+15)
+
+
+def layout_free(base: int) -> bool:
+    return all(port_free("127.0.0.1", base + offset) for offset in LAYOUT)
+
+
 def free_base_port(low: int = 20000, high: int = 40000) -> int:
     """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies)."""
     for _ in range(200):
         base = random.randrange(low, high, 20)
-        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
+        if layout_free(base):
             return base
     raise MysqlhaError(f"no free port range found between {low} and {high}")
+
+
+def suggested_base_port() -> int:
+    """The first of 13300, 13400, ... with the whole layout free: a value easy to type and remember."""
+    for base in range(13300, 30000, 100):
+        if layout_free(base):
+            return base
+    return free_base_port()
+
+
+def port_holder(port: int) -> str:
+    """Who listens on TCP ``port``: "mariadbd, pid 812", or how to find out when /proc does not say."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                name = (proc / "comm").read_text().strip()
+                return f"{name}, pid {proc.name}"
+        except OSError:
+            continue
+    if inodes:
+        return f"a process of another user; `sudo ss -ltnp 'sport = :{port}'` names it"
+    return "not listening: a connection in use or a bind without listen"
+
+
+def busy_ports_message(busy: list[tuple[str, int]]) -> str:
+    """Which ports are taken, by whom, and the --base-port to pass instead."""
+    held = ", ".join(f"{host}:{port} ({port_holder(port)})" for host, port in busy)
+    base = suggested_base_port()
+    return (
+        f"ports in use: {held}. Pass --base-port {base} (nodes on {base}-{base + 3}, proxies on "
+        f"{base + 10}-{base + 13}; free now): `mysqlha sandbox up --base-port {base}`, or "
+        f"`bash scripts/demo.sh --base-port {base}` (demo.sh passes its options on to `sandbox up`)"
+    )
+
+
+def one_row(cur: pymysql.cursors.Cursor) -> tuple[Any, ...]:
+    row = cur.fetchone()
+    if row is None:
+        raise MysqlhaError("a query that returns one row returned none")
+    return tuple(row)
+
+
+def say(line: str) -> None:
+    """The sandbox's progress lines: on stderr, flushed, so they stay in order with errors when piped."""
+    print(line, file=sys.stderr, flush=True)
 
 
 class Sandbox:
     """A sandbox lives in ``directory``; every command finds its processes by pid files there."""
 
-    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = print) -> None:
+    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = say) -> None:
         self.directory = Path(directory).resolve()
         self.log = log
         self._config: Config | None = None
@@ -126,9 +192,9 @@ class Sandbox:
         write_yaml(sandbox_config(template, self.directory, base_port, interval, failures), self.config_path)
         self._config = None
         config = self.config
-        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)]
+        busy = [(host, port) for host, port in self._ports() if not port_free(host, port)]
         if busy:
-            raise MysqlhaError(f"ports in use: {', '.join(busy)} (another sandbox or server?); try --base-port")
+            raise MysqlhaError(busy_ports_message(busy))
         try:
             build_servers(list(self.servers().values()), config, passwords, semi_sync_timeout_ms)
             write_proxy_files(config, config.proxies.config_dir)
@@ -175,7 +241,7 @@ class Sandbox:
             cur.execute("INSERT INTO sandbox_check (note) VALUES ('written through the master proxy')")
             row_id = cur.lastrowid
             cur.execute("SELECT @@port, @@last_gtid")
-            port, gtid = cur.fetchone()
+            port, gtid = one_row(cur)
         if port != config.master.port:
             raise MysqlhaError(f"{write_program.name} reached port {port}, expected {config.master.name}")
         for server in servers.values():
@@ -184,7 +250,7 @@ class Sandbox:
             wait = max(1.0, deadline - time.monotonic())
             with server.root(timeout=wait + 5) as cur:
                 cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (gtid, wait))
-                if cur.fetchone()[0] != 0:
+                if one_row(cur)[0] != 0:
                     raise MysqlhaError(f"{server.node.name} did not receive {gtid}")
         for name in config.proxies.normal:
             program = config.proxies.programs[name]
@@ -192,7 +258,7 @@ class Sandbox:
             for _ in range(len(program.backends)):
                 with self.app(program.listen_host, program.listen_port) as cur:
                     cur.execute("SELECT @@port, COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
-                    port, count = cur.fetchone()
+                    port, count = one_row(cur)
                 if port not in backend_ports or count != 1:
                     raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
 

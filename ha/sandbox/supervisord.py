@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ha.config import Config
 from ha.errors import MysqlhaError
@@ -70,7 +71,8 @@ def stop_supervisord(pid_file: Path, supervisor: Callable[[], Supervisor], log: 
     children: list[int] = []
     try:
         rpc = supervisor().rpc.supervisor
-        children = [info["pid"] for info in rpc.getAllProcessInfo() if info["pid"]]
+        infos: list[dict[str, Any]] = rpc.getAllProcessInfo()  # type: ignore[assignment]
+        children = [info["pid"] for info in infos if info["pid"]]
         rpc.stopAllProcesses(True)
         rpc.shutdown()
     except Exception as exc:  # noqa: BLE001 - fall back to signals whatever went wrong
