@@ -187,9 +187,10 @@ if [ -z "$only" ] || [ "$only" = user ]; then
   chroot "$root" useradd -m -s /bin/bash "$USER_NAME"
   copy_checkout "/home/$USER_NAME"
   chroot "$root" chown -R "$USER_NAME:$USER_NAME" "/home/$USER_NAME/mysqlha"
-  log "$USER_NAME\$ bash scripts/demo.sh   (no sudo installed: expect one line naming what root must install)"
+  line="bash scripts/demo.sh --base-port $(free_base_port)"
+  log "$USER_NAME\$ $line   (no sudo yet: expect one line naming what root must install)"
   set +e
-  out=$(as "$USER_NAME" "bash scripts/demo.sh --base-port $(free_base_port)" 2>&1)
+  out=$(as "$USER_NAME" "$line" 2>&1)
   rc=$?
   set -e
   printf '%s\n' "$out" | sed 's/^/    /'
