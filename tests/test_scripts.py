@@ -82,3 +82,31 @@ def test_a_rerun_with_nothing_to_install_skips_pip() -> None:
         assert result.returncode == 0, result
     assert "pip skipped" in result.stdout and "pip install" not in result.stdout, result.stdout
     assert result.stdout.count("mysqlha: [") == 4, "one progress line per phase"
+
+
+@needs_servers
+def test_a_failed_up_says_so_before_its_error_when_piped(tmp_path: Path) -> None:
+    """stdout and stderr in one pipe: the cleanup line comes before the final error, and nothing is left."""
+    template = (REPO / "conf" / "mysqlha.yml").read_text()
+    broken = template.replace("command: haproxy -db -f {config_dir}/{program}.cfg", "command: /bin/false {program}")
+    assert broken != template
+    (tmp_path / "topology.yml").write_text(broken)
+    box = Sandbox(tmp_path / "box", log=lambda line: None)
+    up = ["up", "--base-port", str(free_base_port()), "--topology", str(tmp_path / "topology.yml"), "--no-daemon"]
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ha", "sandbox", "--dir", str(box.directory), *up],
+            env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},  # as a user's shell has it
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        lines = result.stdout.splitlines()
+        assert result.returncode == 1, result.stdout
+        assert lines[-1].startswith("mysqlha: ") and "sandbox up failed; stopping what was started" in lines[:-1]
+        assert not box.running()
+    finally:
+        if box.config_path.exists():
+            box.down()
