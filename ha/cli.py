@@ -184,5 +184,5 @@ def print_built(box: Sandbox, took: float) -> None:
     supervisorctl = supervisor_tool("supervisorctl")
     print(f"status:   {me()} --config {box.config_path} status")
     print(f"programs: {supervisorctl} -c {box.supervisord_conf} status")
-    print(f"drills:   {me()} sandbox --dir {box.directory} kill M1   (or stop/start/freeze/thaw NODE)")
+    print(f"drills:   {me()} sandbox --dir {box.directory} kill M1   # or stop/start/freeze/thaw NODE")
     print(f"stop:     {me()} sandbox --dir {box.directory} down")

@@ -4,6 +4,7 @@
 # commands verbatim in it, first as root, then as an ordinary user (first without sudo: the
 # one-line message; then with sudo). Checks every exit code and that `sandbox kill M1` ends in
 # `failover finished!`. The root shares this host's network: the sandbox gets a free --base-port.
+# Then demo.sh once more (nothing to install: no apt, no pip) and every hint it prints, verbatim.
 # Every process of the root is stopped and /proc unmounted at the end, pass or fail.
 #
 #   sudo bash scripts/fresh-debian.sh [--only root|user] [--tests 'PYTEST ARGS'] [--keep]
@@ -60,7 +61,13 @@ stop_root() {
     kill -TERM "${pids[@]}" 2>/dev/null || true
     sleep 3
     kill -KILL "${pids[@]}" 2>/dev/null || true
-    sleep 0.5
+    local pid waited=0
+    for pid in "${pids[@]}"; do
+      while [ -e "/proc/$pid" ] && [ "$waited" -lt 100 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+      done
+    done
   fi
   mountpoint -q "$root/dev/pts" && { umount "$root/dev/pts" || umount -l "$root/dev/pts"; }
   mountpoint -q "$root/proc" && { umount "$root/proc" || umount -l "$root/proc"; }
@@ -173,12 +180,42 @@ run_readme() { # $1: user. Every command of README, verbatim; the sandbox on a f
   done
 }
 
+run_hints() { # $1: user. demo.sh again (a rerun: no apt, no pip), then every hint it prints, verbatim.
+  local who=$1 out rc line
+  line="bash scripts/demo.sh --base-port $(free_base_port)"
+  log "$who\$ $line   (a rerun: nothing to install)"
+  set +e
+  out=$(as "$who" "$line" 2>&1)
+  rc=$?
+  set -e
+  printf '%s\n' "$out" | sed 's/^/    /'
+  [ "$rc" -eq 0 ] || fail "$who: the rerun of demo.sh exited $rc"
+  printf '%s\n' "$out" | grep -q 'system packages: all there' || fail "$who: the rerun wanted system packages"
+  printf '%s\n' "$out" | grep -q 'pip skipped' || fail "$who: the rerun ran pip"
+  printf '%s\n' "$out" | grep -E '^(connect|daemon|status|programs|drills|stop): ' | sed -E 's/^[a-z]+: +//' >"$root/tmp/hints"
+  [ "$(wc -l <"$root/tmp/hints")" -ge 6 ] || fail "$who: demo.sh printed fewer than 6 hints"
+  while IFS= read -r line; do
+    case "$line" in "tail -f "*) line="timeout 3 $line" ;; esac # the one hint that never ends by itself
+    log "$who\$ $line"
+    set +e
+    as "$who" "$line" </dev/null 2>&1 | sed 's/^/    /'
+    rc=${PIPESTATUS[0]}
+    set -e
+    case "$line" in
+      "timeout 3 tail -f "*) [ "$rc" -eq 124 ] && rc=0 ;;
+      *"supervisorctl -c "*" status") [ "$rc" -eq 3 ] && rc=0 ;; # 3: some programs stopped (the failover sets are)
+    esac
+    [ "$rc" -eq 0 ] || fail "$who: demo.sh's hint \`$line\` exited $rc"
+  done <"$root/tmp/hints"
+}
+
 total=$(date +%s)
 if [ -z "$only" ] || [ "$only" = root ]; then
   log "== as root, in a fresh root"
   new_root
   copy_checkout /root
   run_readme root
+  run_hints root
   stop_root
 fi
 if [ -z "$only" ] || [ "$only" = user ]; then
@@ -201,6 +238,7 @@ if [ -z "$only" ] || [ "$only" = user ]; then
   echo "$USER_NAME ALL=(ALL) NOPASSWD:ALL" >"$root/etc/sudoers.d/$USER_NAME"
   chmod 440 "$root/etc/sudoers.d/$USER_NAME"
   run_readme "$USER_NAME"
+  run_hints "$USER_NAME"
   stop_root
 fi
-log "PASS: README's commands ran verbatim as ${only:-root and $USER_NAME} in $(($(date +%s) - total)) s"
+log "PASS: README's commands and demo.sh's hints ran verbatim as ${only:-root and $USER_NAME} in $(($(date +%s) - total)) s"

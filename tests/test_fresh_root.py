@@ -34,7 +34,7 @@ def test_readme_commands_run_verbatim_in_a_clean_debian_root() -> None:
     print(result.stdout)
     print(f"fresh-debian.sh took {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "PASS: README's commands ran verbatim" in result.stdout
+    assert "PASS: README's commands and demo.sh's hints ran verbatim" in result.stdout
     assert result.stdout.count("the log says: failover finished! : master2 is new master") == (
         1 if "--only" in args else 2
     )
