@@ -116,7 +116,7 @@ as() { # $1: user; the rest: a command line, run from ~/mysqlha in a login shell
   chroot "$root" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 /bin/su -l "$who" -c "cd ~/mysqlha && $*"
 }
 
-free_base_port() { # a base N (40000-60000, away from the tests' 20000-40000) with the layout free
+free_base_port() { # a base N in 10000-20000: below the tests' 20000-40000 and the ephemeral ports
   python3 - <<'EOF'
 import random, socket
 def free(port):
@@ -128,7 +128,7 @@ def free(port):
             return False
     return True
 for _ in range(500):
-    base = random.randrange(40000, 60000, 20)
+    base = random.randrange(10000, 20000, 20)
     if all(free(base + o) for o in (*range(4), *range(10, 16))):
         print(base)
         break

@@ -49,8 +49,12 @@ def layout_free(base: int) -> bool:
     return all(port_free("127.0.0.1", base + offset) for offset in LAYOUT)
 
 
-def free_base_port(low: int = 20000, high: int = 40000) -> int:
-    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies)."""
+def free_base_port(low: int = 20000, high: int = 32700) -> int:
+    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies).
+
+    Below Linux's ephemeral range (32768-60999): a client's outgoing connection cannot take a port
+    between the check and the server's bind.
+    """
     for _ in range(200):
         base = random.randrange(low, high, 20)
         if layout_free(base):
