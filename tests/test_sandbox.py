@@ -175,7 +175,7 @@ def test_cli_up_status_down(tmp_path) -> None:
         )
         assert up.returncode == 0, up.stderr
         assert "up and verified" in up.stdout and f"127.0.0.1:{base + 10}" in up.stdout
-        assert "replication heartbeat TUNED: MASTER_HEARTBEAT_PERIOD=1" in up.stdout, "the sandbox says it tunes it"
+        assert "replication heartbeat TUNED: MASTER_HEARTBEAT_PERIOD=1" in up.stderr, "the sandbox says it tunes it"
         status = subprocess.run([*command, "status"], capture_output=True, text=True, timeout=30)
         assert status.stdout.count("running (pid") == 5  # four servers and supervisord
         pids = [s.pid() for s in box.servers().values()]

@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,11 +41,22 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def free_base_port(low: int = 20000, high: int = 40000) -> int:
-    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies)."""
+LAYOUT = (*range(4), *range(10, 16))  # nodes N..N+3, proxies N+10.. (spares up to N+15)
+
+
+def layout_free(base: int) -> bool:
+    return all(port_free("127.0.0.1", base + offset) for offset in LAYOUT)
+
+
+def free_base_port(low: int = 20000, high: int = 32700) -> int:
+    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies).
+
+    Below Linux's ephemeral range (32768-60999): a client's outgoing connection cannot take a port
+    between the check and the server's bind.
+    """
     for _ in range(200):
         base = random.randrange(low, high, 20)
-        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
+        if layout_free(base):
             return base
     raise MysqlhaError(f"no free port range found between {low} and {high}")
 
@@ -63,10 +75,60 @@ def free_host_block(proxy_ports: tuple[int, ...] = CLASSIC_PROXY_PORTS, node_por
     raise MysqlhaError("no free 127.a.b.0/24 address block found for a same-port sandbox")
 
 
+def suggested_base_port() -> int:
+    """The first of 13300, 13400, ... with the whole layout free: a value easy to type and remember."""
+    for base in range(13300, 30000, 100):
+        if layout_free(base):
+            return base
+    return free_base_port()
+
+
+def port_holder(port: int) -> str:
+    """Who listens on TCP ``port``: "mariadbd, pid 812", or how to find out when /proc does not say."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                name = (proc / "comm").read_text().strip()
+                return f"{name}, pid {proc.name}"
+        except OSError:
+            continue
+    if inodes:
+        return f"a process of another user; `sudo ss -ltnp 'sport = :{port}'` names it"
+    return "not listening: a connection in use or a bind without listen"
+
+
+def busy_ports_message(busy: list[tuple[str, int]]) -> str:
+    """Which ports are taken, by whom, and the --base-port to pass instead."""
+    held = ", ".join(f"{host}:{port} ({port_holder(port)})" for host, port in busy)
+    base = suggested_base_port()
+    return (
+        f"ports in use: {held}. Pass --base-port {base} (nodes on {base}-{base + 3}, proxies on "
+        f"{base + 10}-{base + 13}; free now): `mysqlha sandbox up --base-port {base}`, or "
+        f"`bash scripts/demo.sh --base-port {base}` (demo.sh passes its options on to `sandbox up`)"
+    )
+
+
+def say(line: str) -> None:
+    """The sandbox's progress lines: on stderr, flushed, so they stay in order with errors when piped."""
+    print(line, file=sys.stderr, flush=True)
+
+
 class Sandbox:
     """A sandbox lives in ``directory``; every command finds its processes by pid files there."""
 
-    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = print) -> None:
+    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = say) -> None:
         self.directory = Path(directory).resolve()
         self.log = log
         self._config: Config | None = None
@@ -186,9 +248,9 @@ class Sandbox:
         self.layout_path.write_text(json.dumps(layout, indent=2) + "\n")
         self._config = None
         config = self.config
-        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)] if not netns else []
+        busy = [(host, port) for host, port in self._ports() if not port_free(host, port)] if not netns else []
         if busy:
-            raise MysqlhaError(f"ports in use: {', '.join(busy)} (another sandbox or server?); try --base-port")
+            raise MysqlhaError(busy_ports_message(busy))
         if heartbeat is None:
             self.log("replication heartbeat: the server's default (slave_net_timeout / 2 = 30 s as shipped)")
         else:
