@@ -12,12 +12,13 @@ from typing import Any
 from ha.config import Config
 from ha.coordstatus import coordination_status, coordination_text
 from ha.errors import MysqlhaError
+from ha.etcdpause import pause_store_for
 from ha.health import Health, assess
 from ha.history import History, render
 from ha.inspect import daemon_sentence, look, render_text, to_json
 from ha.liveness import Beat, Heartbeat
 from ha.mysql import MySQL
-from ha.pause import Pause, PauseStore
+from ha.pause import Pause
 from ha.state import Store
 from ha.supervisor import Supervisor
 from ha.timefmt import age, iso, parse_duration, parse_since
@@ -41,7 +42,7 @@ def status(config: Config, mysql: MySQL, supervisor: Supervisor, store: Store, a
         beat = Heartbeat.for_state(config.failover.state_file).read()
     except MysqlhaError as exc:
         beat, unreadable = None, [str(exc)]
-    pause = PauseStore.for_state(config.failover.state_file).load()
+    pause = pause_store_for(config).load()
     if pause is not None and pause.expired(now):
         pause = None  # the daemon removes it and says so at its next cycle
     health = assess(config, view, view.daemon_program, beat, pause, now)
@@ -115,7 +116,7 @@ def pause(config: Config, duration: str | None, reason: str, wall: float | None 
         seconds = None if duration is None else parse_duration(duration)
     except ValueError as exc:
         raise MysqlhaError(f"pause --for: {exc}") from exc
-    store = PauseStore.for_state(config.failover.state_file)
+    store = pause_store_for(config)
     entry = Pause(now, None if seconds is None else now + seconds, reason, operator_name())
     store.save(entry)
     until = "until `mysqlha resume`" if entry.until is None else f"until {iso(entry.until)} ({age(seconds or 0)})"
@@ -127,7 +128,7 @@ def pause(config: Config, duration: str | None, reason: str, wall: float | None 
 
 
 def resume(config: Config) -> int:
-    store = PauseStore.for_state(config.failover.state_file)
+    store = pause_store_for(config)
     was = store.clear()
     if was is None:
         print("not paused: automatic failover was already on")

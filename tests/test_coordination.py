@@ -77,3 +77,19 @@ def test_etcd_unreachable_means_no_action_and_the_cached_state(etcd_cluster: Etc
     while first.may_act():  # the deadline passes whether or not etcd answers
         time.sleep(0.05)
     assert store.load().phase == "failed_over"  # what it last saw, for fencing the old master
+
+
+def test_the_pause_in_etcd_is_shared_and_expires(etcd_cluster: EtcdCluster) -> None:
+    from ha.etcdpause import EtcdPauseStore
+    from ha.pause import Pause
+
+    one = EtcdPauseStore(Etcd(EtcdOptions(etcd_cluster.endpoints, timeout=1.0)), "/ha/test/pause")
+    other = EtcdPauseStore(Etcd(EtcdOptions(etcd_cluster.endpoints[::-1], timeout=1.0)), "/ha/test/pause")
+    assert other.load() is None
+    one.save(Pause(100.0, 200.0, "maintenance", "alice@db1"))
+    assert other.active(150.0) == (Pause(100.0, 200.0, "maintenance", "alice@db1"), None)
+    assert other.active(250.0) == (None, Pause(100.0, 200.0, "maintenance", "alice@db1"))  # expired: removed
+    assert one.load() is None
+    one.save(Pause(100.0, None, "", "bob@db2"))
+    etcd_cluster.down()
+    assert one.load() == Pause(100.0, None, "", "bob@db2")  # etcd away: the last value read stands

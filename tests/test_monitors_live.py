@@ -132,3 +132,19 @@ def write_node_or_none(box: Sandbox) -> str | None:
         return write_node(box)
     except Exception:  # noqa: BLE001 - nothing serves the master port
         return None
+
+
+def test_a_pause_from_any_host_holds_every_monitor(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = three_monitors(make_sandbox)
+    run = [sys.executable, "-m", "ha", "--config"]
+    paused = subprocess.run([*run, str(box.directory / "mon3.yml"), "pause", "--reason", "drill"], timeout=30)
+    assert paused.returncode == 0
+    box.server("M1").kill()
+    held = "master1 failing: NOT failing over (master_down): automatic failover paused"
+    wait_for(lambda: any(any(t.startswith(held) for t in lines) for lines in all_logs(box).values()), 30, "a held one")
+    assert sum(count(box, "master1 failing: failover starting").values()) == 0
+    resumed = subprocess.run([*run, str(box.directory / "mon1.yml"), "resume"], timeout=30)
+    assert resumed.returncode == 0
+    m2 = box.config.candidate.name
+    wait_for(lambda: write_node_or_none(box) == m2, 30, "the failover once resumed")
+    assert sum(count(box, "master1 failing: failover starting").values()) == 1
