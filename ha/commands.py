@@ -41,7 +41,8 @@ def store_for(config: Config) -> Store:
     from ha.etcdstore import EtcdStateStore
 
     setting = config.coordination
-    return EtcdStateStore(Coordinator(etcd_client(config), setting.name, setting.etcd.prefix, setting.etcd.ttl))
+    coordinator = Coordinator(etcd_client(config), setting.name, setting.etcd.prefix, setting.etcd.ttl)
+    return EtcdStateStore(coordinator, operator=True)
 
 
 @dataclass

@@ -116,6 +116,8 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
             daemon.log(f"coordination: cannot read the shared state: {exc}")
             found = replace(found, problem=str(exc))
     shared = shared or DaemonState()
+    if found.reachable:
+        watch.operator_changes(shared)  # an operator's ack or failback from any host: say so
     before = replace(shared, failures=dict(daemon.counts))
     pause = watch.begin(now)
     decision, held = hold(decide(snapshot, before, config, now, quorum=agreed), pause, now)

@@ -231,6 +231,12 @@ class Etcd:
         success = [{"request_put": {"key": b64(k), "value": b64(v)}} for k, v in puts.items()]
         return bool(self.txn(compare, success, []).get("succeeded"))
 
+    def put_if(self, compare: list[dict[str, Any]], puts: dict[str, str]) -> int | None:
+        """Write ``puts`` when every compare holds: the new revision, or None (nothing written)."""
+        success = [{"request_put": {"key": b64(k), "value": b64(v)}} for k, v in puts.items()]
+        answer = self.txn(compare, success, [])
+        return int(answer["header"].get("revision", 0)) if answer.get("succeeded") else None
+
     def guarded_delete(self, guard: str, guard_value: str, guard_lease: int, key: str) -> bool:
         compare = [
             {"key": b64(guard), "target": "VALUE", "result": "EQUAL", "value": b64(guard_value)},

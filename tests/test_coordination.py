@@ -7,6 +7,7 @@ import time
 import pytest
 
 from ha.coordination import Coordinator
+from ha.errors import MysqlhaError
 from ha.etcd import Etcd, EtcdOptions
 from ha.etcdstore import EtcdStateStore, NotLeading
 from ha.model import DaemonState
@@ -93,3 +94,20 @@ def test_the_pause_in_etcd_is_shared_and_expires(etcd_cluster: EtcdCluster) -> N
     one.save(Pause(100.0, None, "", "bob@db2"))
     etcd_cluster.down()
     assert one.load() == Pause(100.0, None, "", "bob@db2")  # etcd away: the last value read stands
+
+
+def test_an_operator_writes_by_compare_and_swap_and_nobody_clobbers(etcd_cluster: EtcdCluster) -> None:
+    first = monitor(etcd_cluster, "mon1")
+    first.step(view("mon1"))
+    daemon = EtcdStateStore(first)
+    operator = EtcdStateStore(monitor(etcd_cluster, "mon2"), operator=True)
+    daemon.save(DaemonState(phase="failed_over", case="master_down", failed_node="master1"))
+    assert operator.load().phase == "failed_over"
+    daemon.save(DaemonState(phase="failed_over", case="master_down", failed_node="master1", sentence="later"))
+    with pytest.raises(MysqlhaError, match="changed meanwhile"):
+        operator.save(DaemonState(sentence="re-armed"))  # it had not seen the daemon's last write
+    operator.load()
+    operator.save(DaemonState(sentence="re-armed"))  # `mysqlha ack` from any host, not leading
+    with pytest.raises(NotLeading):
+        daemon.save(DaemonState(phase="failed_over", case="master_down", failed_node="master1"))  # stale
+    assert daemon.load().sentence == "re-armed"

@@ -59,6 +59,10 @@ def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: C
         assert "master1 fail detected!" in lines
         if name != chief:
             assert any(line.startswith("  following ") for line in lines)
+    follower = next(name for name in starts if name != chief)
+    command = [sys.executable, "-m", "ha", "--config", str(box.directory / f"{follower}.yml"), "ack", "--force"]
+    assert subprocess.run(command, capture_output=True, text=True, timeout=30).returncode == 0  # from any host
+    wait_for(lambda: any("re-armed" in t for t in all_logs(box)[chief]), 20, "the leader to see the re-arm")
 
 
 def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Callable[..., Sandbox]) -> None:
