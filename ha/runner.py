@@ -10,6 +10,7 @@ point and the plan is retried next cycle.
 from __future__ import annotations
 
 import time
+import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -86,20 +87,20 @@ class Runner:
             try:
                 supervisor.stop([name])
                 stopped.append(name)
-            except MysqlhaError as exc:
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:
                 problems.append(f"stop {name}: {exc}")
         launched = []
         for name in action.start:
             try:
                 supervisor.start([programs[name]], wait=False)
                 launched.append(name)
-            except MysqlhaError as exc:
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
                 problems.append(f"start {name}: {exc}")
         for name in launched:
             try:
                 supervisor.start([programs[name]])
                 started.append(name)
-            except MysqlhaError as exc:
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
                 problems.append(f"start {name}: {exc}")
         done = [f"stopped {', '.join(stopped)}"] if stopped else []
         done += [f"started {', '.join(started)}"] if started else []
