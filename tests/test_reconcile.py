@@ -94,6 +94,12 @@ FAILOVER_LAYOUT = frozenset(M2_WRITES + S4_READS)
         # before step 1, starting what step 1 stops is pointless
         (seen(NORMAL - {"mysql-proxy-master1"}, DOWN), resuming(0), None),
         (seen(FAILOVER_LAYOUT, DOWN), resuming(0), Reconcile("master_down after step 0", M2_WRITES + S4_READS, ())),
+        # an operator's switchover resumed after its stop step (from armed: the normal set, then stopped)
+        (
+            seen(NORMAL, RO, RO),
+            resuming(2, "switchover", previous=ARMED.to_json()),
+            Reconcile("switchover after step 2", tuple(PROXIES.normal), ()),
+        ),
     ],
     ids=[
         "armed-normal",
@@ -110,6 +116,7 @@ FAILOVER_LAYOUT = frozenset(M2_WRITES + S4_READS)
         "resume-right",
         "resume-step0",
         "resume-step0-stray",
+        "switchover-after-step2",
     ],
 )
 def test_decide_reconciles_to_the_phase(snap: Snapshot, state: DaemonState, expected: Reconcile | None) -> None:
