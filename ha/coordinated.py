@@ -22,7 +22,7 @@ from ha.analysis import DataRiskRefused, Following, NoQuorum, Resuming
 from ha.coordination import Coordination, Coordinator
 from ha.decide import decide, withheld
 from ha.errors import MysqlhaError
-from ha.model import DaemonState, Decision, Event, Fence, Snapshot, StartFailover
+from ha.model import DaemonState, Decision, Event, Fence, ResumeFailover, Snapshot, StartFailover
 from ha.oversight import hold
 from ha.quorum import NodeView, Quorum, View, quorum
 
@@ -50,8 +50,8 @@ def no_quorum(decision: Decision, why: str, again: bool = False) -> Decision:
         line = f"{node} failing: NOT failing over ({start.case}): no etcd quorum: {why}"
         sentence = f"{start.case} of {node} not started: no etcd quorum"
         decision = withheld(decision, NoQuorum(node, why), line, sentence)
-    fences = tuple(a for a in decision.actions if isinstance(a, Fence))
-    if len(fences) != len(decision.actions):  # a resume: the leader finishes it once etcd answers
+    fences = tuple(a for a in decision.actions if isinstance(a, Fence))  # reconciling proxies waits too
+    if any(isinstance(a, ResumeFailover) for a in decision.actions):  # the leader finishes it once etcd answers
         line = f"{decision.state.case} not resumed: no etcd quorum: {why}"
         return replace(
             decision,
@@ -66,7 +66,9 @@ def no_quorum(decision: Decision, why: str, again: bool = False) -> Decision:
         line = f"{node} failing: NOT failing over (master_down): no etcd quorum: {why}"
         events = tuple(e for e in decision.events if e.name == "failure_detected")
         state = replace(decision.state, phase="armed", failed_node=None, since=None, reason=None)
-        return replace(decision, state=state, lines=(*kept, line), events=events, analysis=NoQuorum(node, why))
+        analysis = NoQuorum(node, why)
+        return replace(decision, state=state, actions=fences, lines=(*kept, line), events=events, analysis=analysis)
+    decision = replace(decision, actions=fences)
     if start is None and not fences and not again:  # said when it begins; a failure says it every cycle
         return replace(decision, lines=(*decision.lines, f"  no etcd quorum: not acting ({why})"))
     return decision
