@@ -128,6 +128,34 @@ class WaitingForOperator:
 
 
 @dataclass(frozen=True)
+class NotAgreed:
+    """Not actionable (several monitors): this monitor sees the node failing, a majority of the
+    configured monitors does not (yet)."""
+
+    kind: ClassVar[str] = "not_agreed"
+    node: str
+    says: str
+
+
+@dataclass(frozen=True)
+class NoQuorum:
+    """Not acted on (several monitors): etcd has no quorum for this monitor (unreachable, or writes
+    failing), so no failover; checks, logs and fencing of the old master go on."""
+
+    kind: ClassVar[str] = "no_quorum"
+    node: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Following:
+    """Several monitors: another monitor leads and acts; this one checks, logs and publishes its view."""
+
+    kind: ClassVar[str] = "following"
+    leader: str | None
+
+
+@dataclass(frozen=True)
 class OperatorBusy:
     """An operator command holds the state lock: this cycle only checks and logs."""
 
@@ -149,5 +177,8 @@ Analysis = (
     | Resuming
     | WaitingForOperator
     | OperatorBusy
+    | NotAgreed
+    | NoQuorum
+    | Following
 )
 ANALYSES: tuple[str, ...] = tuple(cls.kind for cls in get_args(Analysis))

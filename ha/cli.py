@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--failures", type=int, default=None, help="failed checks before a failover")
     up.add_argument("--no-daemon", action="store_true", help="define mysqlcheck but do not start it")
     up.add_argument("--semi-sync-timeout-ms", type=int, default=1000)
+    up.add_argument(
+        "--monitors",
+        type=int,
+        default=1,
+        help="several monitors: a 3-member etcd in DIR/etcd and the programs mysqlcheck1..N (default 1: mysqlcheck)",
+    )
     down = ssub.add_parser("down", help="stop every process of the sandbox")
     down.add_argument("--remove", action="store_true", help="also delete the sandbox directory")
     ssub.add_parser("status", help="servers and programs")
@@ -211,6 +217,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
             args.semi_sync_timeout_ms,
             hosts=hosts,
             heartbeat=heartbeat,
+            monitors=args.monitors,
         )
         print_built(box, took)
     elif args.action == "down":

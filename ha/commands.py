@@ -25,11 +25,24 @@ from ha.oncall import operator_name
 from ha.plans import errant_explanation
 from ha.render import DAEMON_PROGRAM, proxy_programs, rendered_files
 from ha.runner import Runner
-from ha.state import StateStore
+from ha.state import StateStore, Store
 from ha.supervisor import Supervisor
 from ha.swap import swapped, swapped_text
 
 LOCK_WAIT = 10.0  # seconds an operator command waits for the daemon's cycle to release the lock
+
+
+def store_for(config: Config) -> Store:
+    """The state file; with several monitors, the state in etcd (read by commands, written by the leader)."""
+    if config.coordination is None:
+        return StateStore(config.failover.state_file)
+    from ha.coordination import Coordinator
+    from ha.coordstatus import etcd_client
+    from ha.etcdstore import EtcdStateStore
+
+    setting = config.coordination
+    coordinator = Coordinator(etcd_client(config), setting.name, setting.etcd.prefix, setting.etcd.ttl)
+    return EtcdStateStore(coordinator, operator=True)
 
 
 @dataclass
@@ -39,12 +52,12 @@ class Tools:
     config: Config
     mysql: MySQL
     supervisor: Supervisor
-    store: StateStore
+    store: Store
 
     @classmethod
     def load(cls, path: str) -> Tools:
         config = load_config(path)
-        return cls(config, MySQL(config.monitor), Supervisor(config.supervisor), StateStore(config.failover.state_file))
+        return cls(config, MySQL(config.monitor), Supervisor(config.supervisor), store_for(config))
 
     def runner(self) -> Runner:
         return Runner(self.config, self.mysql, self.supervisor, self.store, print)

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ha.coordconfig import Coordination, parse_coordination
 from ha.crosscheck import cross_check
 from ha.errors import ConfigError
 from ha.hostcheck import host_check
@@ -137,6 +138,7 @@ class Config:
     hooks: Hooks = field(default_factory=Hooks)
     metrics: Metrics = field(default_factory=Metrics)
     logging: Logging = field(default_factory=Logging)
+    coordination: Coordination | None = None  # several monitors sharing etcd; None: one monitor, the state file
     warnings: tuple[str, ...] = ()  # accepted, but worth an operator's look (inline passwords, a short window)
 
     def with_role(self, role: str) -> Node:
@@ -221,7 +223,10 @@ def parse_config(
     logging = _parse_logging(reader, data.get("logging") or {})
     if failover.repoint_replicas and replication is None:
         reader.problem("replication", "missing; expected the replication user when failover.repoint_replicas is true")
-    config = Config(path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics, logging)
+    coordination = parse_coordination(reader, data.get("coordination"), monitor.interval)
+    config = Config(
+        path, nodes, monitor, replication, failover, supervisor, proxies, hooks, metrics, logging, coordination
+    )
     cross_check(reader, config)
     host_check(reader, data, config, on_host)
     if reader.problems:

@@ -17,8 +17,11 @@ from typing import TypeVar
 
 from ha import __version__
 from ha.config import Config, Node, load_config
+from ha.coordination import Coordinator
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
+from ha.etcd import Etcd, EtcdOptions
+from ha.etcdstore import EtcdStateStore
 from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
@@ -28,7 +31,7 @@ from ha.mysql import MySQL, check_budget
 from ha.oversight import Oversight, hold
 from ha.preflight import refusal, start_problems
 from ha.runner import Runner
-from ha.state import LockBusy, StateStore
+from ha.state import LockBusy, StateStore, Store
 from ha.supervisor import Supervisor
 
 T = TypeVar("T")
@@ -44,18 +47,25 @@ class Adapters:
 
     mysql: MySQL
     supervisor: Supervisor
-    store: StateStore
+    store: Store
     hooks: HookRunner
     metrics: Metrics
+    coordinator: Coordinator | None = None  # several monitors: the lease, the views, the leader key
 
     @classmethod
-    def real(cls, config: Config, log: Callable[[str], None] = stdout_log) -> Adapters:
+    def real(
+        cls, config: Config, log: Callable[[str], None] = stdout_log, coordinator: Coordinator | None = None
+    ) -> Adapters:
+        """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix)."""
+        coordinator = coordinator or coordinator_for(config, log)
+        store = EtcdStateStore(coordinator) if coordinator else StateStore(config.failover.state_file)
         return cls(
             MySQL(config.monitor),
             Supervisor(config.supervisor),
-            StateStore(config.failover.state_file),
+            store,
             HookRunner(config.hooks, log),
             Metrics(config.metrics.listen, log),
+            coordinator,
         )
 
     def close(self) -> None:
@@ -77,6 +87,7 @@ class Daemon:
     wakeup: threading.Event = field(default_factory=threading.Event)
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
     oversight: Oversight | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # several monitors: this monitor's own failure counts
 
     @property
     def watch(self) -> Oversight:
@@ -106,14 +117,18 @@ class Daemon:
             lambda name, budget: NodeCheck(name, "failed", budget, f"check still running after {budget:g} s"),
         )
         failing = [name for name, check in checks.items() if check.status == "failed"]
-        witnesses = {replica.name: replica for name in failing for replica in config.replicas_of(name)}
-        asked = self._bounded(
+        asked = self.ask(failing)
+        states, error = self._programs(programs)
+        return Snapshot(self.number, wall, checks, asked, states, error)
+
+    def ask(self, failing: list[str]) -> dict[str, Witness]:
+        """What the replicas of the ``failing`` nodes say about them, asked concurrently."""
+        witnesses = {replica.name: replica for name in failing for replica in self.config.replicas_of(name)}
+        return self._bounded(
             witnesses,
             self.adapters.mysql.ask,
             lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
         )
-        states, error = self._programs(programs)
-        return Snapshot(self.number, wall, checks, asked, states, error)
 
     def _programs(self, future: Future[dict[str, str]]) -> tuple[dict[str, str] | None, str | None]:
         """supervisord's program states, or why there are none (each call is bounded; this backs it up)."""
@@ -150,10 +165,15 @@ class Daemon:
             self.clock,
             self.wall,
             lambda: self.stopping,
+            adapters.coordinator.guard if adapters.coordinator else lambda: True,
         )
 
     def run_cycle(self) -> str:
         """One cycle: observe, decide, hand the decision to the runner; returns what happened."""
+        if self.adapters.coordinator is not None:
+            from ha.coordinated import coordinated_cycle
+
+            return coordinated_cycle(self, self.adapters.coordinator)
         snapshot = self.observe()
         store, watch, now = self.adapters.store, self.watch, self.wall()
         pause = watch.begin(now)
@@ -227,11 +247,16 @@ class Daemon:
     def run(self) -> int:
         """Run cycles until SIGTERM; a cycle that raises is logged and the loop lives on."""
         self.install_signals()
-        state = self.adapters.store.load()
+        if self.adapters.coordinator is not None:
+            self.adapters.coordinator.start_renewing()
         self.log(self.banner())
         for warning in self.heartbeat_warnings():
             self.log(f"WARNING: {warning}")
-        self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
+        try:
+            state = self.adapters.store.load()
+            self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
+        except MysqlhaError as exc:  # etcd not answering yet: the cycles say so, and act on nothing
+            self.log(f"state: unknown for now ({exc})")
         next_at = self.clock()
         while not self.stopping:
             if self.reload_requested:
@@ -246,6 +271,9 @@ class Daemon:
                 next_at = now
             self.wakeup.wait(max(0.0, next_at - now))
             self.wakeup.clear()
+        if self.adapters.coordinator is not None:
+            self.adapters.coordinator.resign()
+            self.log("coordination: lease revoked, another monitor can lead at once")
         self.adapters.close()
         self.log("SIGTERM: stopped")
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -270,9 +298,15 @@ class Daemon:
             self.log(f"warning: {warning}")
         if config.logging.format != self.config.logging.format:
             setup_logging(config.logging.format)
+        old = self.adapters.coordinator
+        keep = old is not None and config.coordination == self.config.coordination
         self.config = config
         self.adapters.close()
-        self.adapters = Adapters.real(config, self.log)
+        self.adapters = Adapters.real(config, self.log, old if keep else None)
+        if old is not None and not keep:
+            old.resign()  # another etcd, name or prefix: give the old lead up at once
+        if self.adapters.coordinator is not None:
+            self.adapters.coordinator.start_renewing()
         self.log(f"SIGHUP: config reloaded from {config.path}")
 
     def install_signals(self) -> None:
@@ -315,6 +349,16 @@ def start_checks(config: Config) -> list[str]:
     """What must stop a start (or a reload): supervisord and its programs, the monitor user's grants."""
     problems = preflight(config, Supervisor(config.supervisor))
     return problems + start_problems(config, MySQL(config.monitor))
+
+
+def coordinator_for(config: Config, log: Callable[[str], None]) -> Coordinator | None:
+    """The etcd side of a monitor among several; None without ``coordination``."""
+    setting = config.coordination
+    if setting is None:
+        return None
+    etcd = setting.etcd
+    options = EtcdOptions(etcd.endpoints, etcd.timeout, etcd.ca, etcd.cert, etcd.key, etcd.user, etcd.password)
+    return Coordinator(Etcd(options), setting.name, etcd.prefix, etcd.ttl, log=log)
 
 
 def main(config_path: str) -> int:

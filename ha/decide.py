@@ -23,6 +23,7 @@ from ha.analysis import (
     FailoverVetoed,
     GrantsMissing,
     MasterDown,
+    NotAgreed,
     OperatorBusy,
     Resuming,
     UnreachableFromMonitorOnly,
@@ -46,6 +47,7 @@ from ha.model import (
     StartFailover,
     Witness,
 )
+from ha.quorum import Quorum
 from ha.reconcile import reconciled
 
 STILL_FAILING = {
@@ -91,15 +93,23 @@ def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], no
     return tracked
 
 
-def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, watch_only: bool = False) -> Decision:
+def decide(
+    snapshot: Snapshot,
+    state: DaemonState,
+    config: Config,
+    now: float,
+    watch_only: bool = False,
+    quorum: Quorum | None = None,
+) -> Decision:
     """Count failures, classify, and choose what to do; no I/O. A node's first failure is an event.
 
     ``watch_only``: an operator command holds the state lock, so this cycle logs its checks and
-    changes nothing (the counts it shows are not kept).
+    changes nothing (the counts it shows are not kept). ``quorum`` (several monitors): a node counts
+    as failed only when a majority of the configured monitors see it failing, whatever this one sees.
     """
     if watch_only:
         return _watch_only(snapshot, state, config)
-    decision = reconciled(_decide(snapshot, state, config, now), snapshot, config)
+    decision = reconciled(_decide(snapshot, state, config, now, quorum), snapshot, config)
     first = tuple(
         Event("failure_detected", name, None, snapshot.checks[name].error or "")
         for name, count in decision.state.failures.items()
@@ -166,7 +176,7 @@ def _watch_only(snapshot: Snapshot, state: DaemonState, config: Config) -> Decis
     return Decision(counted, OperatorBusy(), (), tuple(lines), "operator command in progress: watching only")
 
 
-def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> Decision:
+def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, quorum: Quorum | None) -> Decision:
     master, candidate = config.master.name, config.candidate.name
     threshold = config.monitor.failures
     failures = dict(state.failures)
@@ -198,6 +208,18 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
 
     master_failing = failures[master] >= threshold
     candidate_failing = failures[candidate] >= threshold
+    if quorum is not None:  # several monitors: the majority's word, not this monitor's
+        lone = [name for name, failing in ((master, master_failing), (candidate, candidate_failing)) if failing]
+        master_failing, candidate_failing = master in quorum.failing, candidate in quorum.failing
+        for name in (master, candidate):
+            if name in quorum.failing or name in lone:
+                lines.append(f"  quorum: {quorum.says(name)}")
+        unagreed = [name for name in lone if name not in quorum.failing]
+        if unagreed and not (master_failing or candidate_failing):
+            node = unagreed[0]
+            lines.append(f"{node} failing here but not for a majority of monitors: not failing over")
+            alone = NotAgreed(node, quorum.says(node))
+            return Decision(state, alone, (), tuple(lines), f"{node} failing for this monitor only")
     if master_failing and candidate_failing:
         lines.append(f"{master} and {candidate} both failing: no safe candidate, not failing over")
         return Decision(state, BothFailing(), (), tuple(lines), "both master and candidate failing: nothing to promote")

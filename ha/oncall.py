@@ -10,14 +10,16 @@ import time
 from typing import Any
 
 from ha.config import Config
+from ha.coordstatus import coordination_status, coordination_text
 from ha.errors import MysqlhaError
+from ha.etcdpause import pause_store_for
 from ha.health import Health, assess
 from ha.history import History, render
 from ha.inspect import daemon_sentence, look, render_text, to_json
 from ha.liveness import Beat, Heartbeat
 from ha.mysql import MySQL
-from ha.pause import Pause, PauseStore
-from ha.state import StateStore
+from ha.pause import Pause
+from ha.state import Store
 from ha.supervisor import Supervisor
 from ha.timefmt import age, iso, parse_duration, parse_since
 
@@ -31,7 +33,7 @@ def operator_name() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def status(config: Config, mysql: MySQL, supervisor: Supervisor, store: StateStore, as_json: bool) -> int:
+def status(config: Config, mysql: MySQL, supervisor: Supervisor, store: Store, as_json: bool) -> int:
     """Print the cluster, the daemon's liveness and health; exit 0 healthy, 1 degraded, 2 critical."""
     now = time.time()
     view = look(config, mysql, supervisor, store.load())
@@ -40,15 +42,23 @@ def status(config: Config, mysql: MySQL, supervisor: Supervisor, store: StateSto
         beat = Heartbeat.for_state(config.failover.state_file).read()
     except MysqlhaError as exc:
         beat, unreadable = None, [str(exc)]
-    pause = PauseStore.for_state(config.failover.state_file).load()
+    pause = pause_store_for(config).load()
     if pause is not None and pause.expired(now):
         pause = None  # the daemon removes it and says so at its next cycle
     health = assess(config, view, view.daemon_program, beat, pause, now)
+    several = coordination_status(config, now) if config.coordination is not None else None
     if as_json:
-        print(json.dumps(status_json(config, view, health, beat, pause, now), indent=2, default=str))
+        data = status_json(config, view, health, beat, pause, now)
+        if several is not None:
+            data["coordination"] = several
+        print(json.dumps(data, indent=2, default=str))
     else:
-        print(status_text(config, view, health, pause, now, unreadable))
-    return health.code
+        text = status_text(config, view, health, pause, now, unreadable)
+        print(text if several is None else text + "\n\n" + "\n".join(coordination_text(several)))
+    code = health.code
+    if several is not None and not several["quorum"]:
+        code = max(code, 1)  # degraded: no automatic failover can happen
+    return code
 
 
 def status_text(config: Config, view: Any, health: Health, pause: Pause | None, now: float, notes: list[str]) -> str:
@@ -106,7 +116,7 @@ def pause(config: Config, duration: str | None, reason: str, wall: float | None 
         seconds = None if duration is None else parse_duration(duration)
     except ValueError as exc:
         raise MysqlhaError(f"pause --for: {exc}") from exc
-    store = PauseStore.for_state(config.failover.state_file)
+    store = pause_store_for(config)
     entry = Pause(now, None if seconds is None else now + seconds, reason, operator_name())
     store.save(entry)
     until = "until `mysqlha resume`" if entry.until is None else f"until {iso(entry.until)} ({age(seconds or 0)})"
@@ -118,7 +128,7 @@ def pause(config: Config, duration: str | None, reason: str, wall: float | None 
 
 
 def resume(config: Config) -> int:
-    store = PauseStore.for_state(config.failover.state_file)
+    store = pause_store_for(config)
     was = store.clear()
     if was is None:
         print("not paused: automatic failover was already on")

@@ -19,12 +19,13 @@ from ha.config import Config
 from ha.decide import withheld
 from ha.episodes import Episodes
 from ha.errors import MysqlhaError
+from ha.etcdpause import pause_store_for
 from ha.history import History
 from ha.hooks import HookRunner
 from ha.liveness import Beat, Heartbeat
 from ha.metrics import Metrics
 from ha.model import Case, DaemonState, Decision, Event, Snapshot, StartFailover
-from ha.pause import Pause, PauseStore
+from ha.pause import Pause
 from ha.timefmt import iso
 
 # repeated every cycle while they last: once per episode
@@ -92,7 +93,7 @@ class Oversight:
         self.wall = wall
         self.history = History.for_config(config, wall)
         self.heartbeat = Heartbeat.for_state(config.failover.state_file)
-        self.pauses = PauseStore.for_state(config.failover.state_file)
+        self.pauses = pause_store_for(config)
         self.episodes = Episodes()
         self.paused: Pause | None = None
         self.first_failure: dict[str, float] = {}  # node -> wall time of its first failed check, this episode

@@ -21,7 +21,7 @@ from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile
 from ha.mysql import MySQL
 from ha.plans import Marks, Plan, build, finished_line
 from ha.preflight import refusal
-from ha.state import StateStore
+from ha.state import Store
 from ha.supervisor import Supervisor
 
 FAILOVERS: tuple[Case, ...] = ("master_down", "candidate_down")
@@ -43,11 +43,13 @@ class Runner:
     config: Config
     mysql: MySQL
     supervisor: Supervisor
-    store: StateStore
+    store: Store
     log: Callable[[str], None]
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     should_stop: Callable[[], bool] = lambda: False
+    # several monitors: true while this monitor leads within its deadline; checked before every step
+    may_act: Callable[[], bool] = lambda: True
     # every step run, in order: {"n", "description", "ok", "ms", "detail"} (for the history)
     journal: list[dict[str, Any]] = field(default_factory=list)
 
@@ -195,6 +197,12 @@ class Runner:
             if self.should_stop():
                 self.log(f"{plan.label} paused before step {index + 1}/{total}: shutting down; a restart resumes it")
                 return Outcome(state, sentence=f"{plan.label} paused before step {index + 1}", marks=plan.marks)
+            if not self.may_act():
+                self.log(
+                    f"{plan.label} stopped before step {index + 1}/{total}: this monitor no longer leads "
+                    "(its lease deadline passed); the leader resumes it"
+                )
+                return Outcome(state, sentence=f"{plan.label} stopped before step {index + 1}: not leading")
             step = plan.steps[index]
             step_started = self.clock()
             try:

@@ -49,7 +49,7 @@ class MapOf:
 Spec = Union[Field, Section, MapOf]  # noqa: UP007 - a runtime alias, evaluated at import
 
 
-def seconds(default: float, help: str, floor: float, why: str) -> Field:
+def seconds(default: float | None, help: str, floor: float, why: str) -> Field:
     return Field("seconds", default, help, floor, why)
 
 
@@ -191,6 +191,42 @@ SCHEMA = Section(
             "the optional Prometheus endpoint",
             required=False,
         ),
+        "coordination": Section(
+            {
+                "name": Field("string", REQUIRED, "this monitor's name (one of monitors)"),
+                "monitors": Field("names", REQUIRED, "every configured monitor's name: the majority is of these"),
+                "view_max_age": seconds(
+                    None,
+                    "seconds a monitor's published view counts (default: 2 x interval + etcd.ttl)",
+                    0.5,
+                    "a view is written once a cycle",
+                ),
+                "etcd": Section(
+                    {
+                        "endpoints": Field("urls", REQUIRED, "http(s)://host:port of every etcd member"),
+                        "prefix": Field("string", "/mysqlha/cluster", "key prefix: one cluster per prefix"),
+                        "ttl": Field(
+                            "integer",
+                            3,
+                            "seconds of the monitor's lease (its view and the leader key)",
+                            2,
+                            "etcd's minimum lease TTL is 2 s",
+                        ),
+                        "timeout": seconds(
+                            2.0, "seconds per etcd call", 0.2, "an etcd member answers within that when it can"
+                        ),
+                        "ca": Field("string", None, "CA file to verify etcd's TLS certificate"),
+                        "cert": Field("string", None, "client certificate file (TLS client authentication)"),
+                        "key": Field("string", None, "client key file"),
+                        "user": Field("string", None, "etcd user (auth enabled)"),
+                        "password_file": Field("string", None, "file whose first line is the etcd password"),
+                    },
+                    "the etcd cluster the monitors share",
+                ),
+            },
+            "several monitors: etcd leases, one leader acts, a majority of monitors must see a failure",
+            required=False,
+        ),
         "logging": Section(
             {
                 "format": Field(
@@ -247,6 +283,7 @@ _JSON_KINDS: dict[str, dict[str, Any]] = {
         ]
     },
     "hostport": {"type": "string", "pattern": r"^.+:[0-9]{1,5}$"},
+    "urls": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": r"^https?://.+:[0-9]{1,5}/?$"}},
     "names": {"type": "array", "items": {"type": "string", "pattern": SAFE_NAME}},
     "nodes": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": SAFE_NAME}},
     "role": {"enum": list(ROLES)},

@@ -7,8 +7,9 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from ha.errors import MysqlhaError
 from ha.files import open_private, read_text, write_atomic
@@ -17,6 +18,16 @@ from ha.model import DaemonState
 
 class LockBusy(MysqlhaError):
     """Someone else (the daemon mid-failover, or an operator command) holds the state lock."""
+
+
+class Store(Protocol):
+    """What the runner and the daemon need of a state store: this file, or etcd (``ha.etcdstore``)."""
+
+    def load(self) -> DaemonState: ...
+
+    def save(self, state: DaemonState) -> None: ...
+
+    def lock(self, blocking: bool = True, timeout: float | None = None) -> AbstractContextManager[None]: ...
 
 
 class StateStore:

@@ -98,10 +98,11 @@ have mariadb && have my_print_defaults || missing+=(mariadb-client-core)
 have haproxy || missing+=(haproxy)
 have nft || missing+=(nftables)   # the network-namespace lab (tests/lab.py) cuts one link with nft
 have ip || missing+=(iproute2)
+have etcd || missing+=(etcd-server)  # the coordination tests run a real 3-member etcd
 have python3 || missing+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "[2/4] system packages: all there (mariadbd, mariadb, haproxy, python3-venv)"
+  say "[2/4] system packages: all there (mariadbd, mariadb, haproxy, etcd, python3-venv)"
 else
   install="apt-get install -y ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then

@@ -12,6 +12,7 @@ from ha.errors import MysqlhaError
 from ha.logsetup import unstamped
 from ha.sandbox import poll
 from ha.sandbox.cluster import Sandbox, free_base_port, free_host_block
+from tests.etcdfixture import etcd_cluster as etcd_cluster  # a fixture: a real 3-member etcd
 
 HAVE_SERVERS = all(shutil.which(t) or Path(f"/usr/sbin/{t}").exists() for t in ("mariadbd", "haproxy"))
 needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and haproxy are not installed")

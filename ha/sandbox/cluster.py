@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import yaml
@@ -21,6 +22,7 @@ from ha.errors import MysqlhaError
 from ha.mysql import cursor, dialect_of, one, wait_running
 from ha.render import DAEMON_PROGRAM, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_state, read_pid, wait_gone
+from ha.sandbox.monitors import monitor_programs, start_etcd, stop_etcd, write_monitor_configs
 from ha.sandbox.supervisord import start_supervisord, stop_supervisord, supervisord_conf
 from ha.sandbox.topology import example_topology, sandbox_config, write_secrets, write_yaml
 from ha.sandbox.wiring import build_servers
@@ -216,6 +218,8 @@ class Sandbox:
         netns: dict[str, str] | None = None,
         client_host: str | None = None,
         tls: dict[str, str] | None = None,
+        monitors: int = 1,
+        monitor_hosts: dict[str, list[Any]] | None = None,
     ) -> float:
         """Build, start and verify the sandbox; on any failure stop what was started and raise.
 
@@ -261,7 +265,13 @@ class Sandbox:
                 files = {"ssl_ca": tls["ca"], "ssl_cert": tls["cert"], "ssl_key": tls["key"]}
             build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host, files)
             write_proxy_files(config, config.proxies.config_dir)
-            self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon))
+            programs = None
+            if monitors > 1 or monitor_hosts:  # several monitors: etcd, one config and one program each
+                etcd = start_etcd(self.directory, monitor_hosts)
+                count = len(monitor_hosts) if monitor_hosts else monitors
+                paths = write_monitor_configs(self.directory, self.config_path, etcd.endpoints, count)
+                programs = monitor_programs(config, paths, daemon, monitor_hosts)
+            self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon, programs))
             start_supervisord(self.supervisord_conf, self.supervisor(), config)
             self.verify()
         except BaseException:
@@ -355,6 +365,7 @@ class Sandbox:
         """Stop supervisord (programs first) and every server, by pid; remove nothing."""
         started = time.monotonic()
         stop_supervisord(self.supervisord_pid_file, self.supervisor, self.log)
+        stop_etcd(self.directory)
         servers = list(self.servers().values()) if self.config_path.exists() else []
         pids = {}
         for server in servers:

@@ -24,8 +24,9 @@ def supervisor_tool(name: str) -> str:
     return str(beside) if os.access(beside, os.X_OK) else binary(name)
 
 
-def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
-    """supervisord.conf: a unix socket for XML-RPC, every proxy program, and the daemon."""
+def supervisord_conf(directory: Path, config: Config, daemon: bool, programs: str | None = None) -> str:
+    """supervisord.conf: a unix socket for XML-RPC, every proxy program, and the daemon (or
+    ``programs``: several monitors' blocks)."""
     d = directory
     return "\n".join(
         [
@@ -48,7 +49,7 @@ def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
             f"serverurl = unix://{d / 'supervisor.sock'}",
             "",
             proxy_programs(config),
-            daemon_program(config, autostart=daemon),
+            programs if programs is not None else daemon_program(config, autostart=daemon),
         ]
     )
 

@@ -1,0 +1,82 @@
+"""Helpers for the tests with several monitors: their logs, their histories, who leads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ha.logsetup import unstamped
+from ha.sandbox.cluster import Sandbox
+from ha.sandbox.monitors import monitor_names, program_of
+
+INTERVAL, FAILURES, MONITORS = 0.5, 3, 3
+DEADLINE = INTERVAL * FAILURES + 30
+
+
+def monitor_log(box: Sandbox, name: str) -> list[str]:
+    path = Path(box.config.proxies.log_dir) / f"{program_of(name)}.log"
+    return [unstamped(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def all_logs(box: Sandbox) -> dict[str, list[str]]:
+    return {name: monitor_log(box, name) for name in monitor_names(MONITORS)}
+
+
+def history(box: Sandbox, name: str) -> list[dict]:
+    path = box.directory / name / "state.history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def leader(box: Sandbox) -> str | None:
+    """The monitor that most recently said it leads (from the logs)."""
+    latest: tuple[int, str] | None = None
+    for name, lines in all_logs(box).items():
+        for index, line in enumerate(lines):
+            if line.startswith(f"coordination: {name} leads"):
+                latest = max(latest or (index, name), (index, name))
+    return latest[1] if latest else None
+
+
+def count(box: Sandbox, text: str) -> dict[str, int]:
+    return {name: lines.count(text) for name, lines in all_logs(box).items()}
+
+
+def monitor_pid(box: Sandbox, name: str) -> int:
+    return int(box.supervisor().rpc.supervisor.getProcessInfo(program_of(name))["pid"])
+
+
+def supervisord_spawns(box: Sandbox, program: str) -> int:
+    """How often supervisord spawned ``program`` (its own log: the call log of every start)."""
+    text = (box.directory / "logs" / "supervisord.log").read_text()
+    return text.count(f"spawned: '{program}'")
+
+
+def set_everywhere(box: Sandbox, section: str, key: str, value: object) -> None:
+    """Change one key in every monitor's config and SIGHUP them (supervisord signals the programs)."""
+    import yaml
+
+    for name in monitor_names(MONITORS):
+        path = box.directory / f"{name}.yml"
+        data = yaml.safe_load(path.read_text())
+        data[section][key] = value
+        path.write_text(yaml.safe_dump(data))
+        box.supervisor().rpc.supervisor.signalProcess(program_of(name), "HUP")
+
+
+def kill_monitor(box: Sandbox, name: str) -> None:
+    """SIGKILL a monitor and keep supervisord from bringing it back (so another one must lead)."""
+    import os
+    import signal
+    import time
+
+    rpc = box.supervisor().rpc.supervisor
+    os.kill(monitor_pid(box, name), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while rpc.getProcessInfo(program_of(name))["statename"] not in ("STOPPED", "EXITED", "FATAL"):
+        try:
+            rpc.stopProcess(program_of(name), False)
+        except Exception:  # noqa: BLE001 - NOT_RUNNING while it is being respawned: try again
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} would not stay stopped")
+        time.sleep(0.05)
