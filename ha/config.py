@@ -45,6 +45,17 @@ class Monitor:
     connect_timeout: float = 1.0
     read_timeout: float = 1.0
     tls_ca: str | None = None
+    recheck_interval: float | None = None  # None: equal to interval
+
+    @property
+    def recheck(self) -> float:
+        """Seconds between the rechecks of a suspect node."""
+        return self.interval if self.recheck_interval is None else self.recheck_interval
+
+    @property
+    def window(self) -> float:
+        """How long a blip must last to cause a failover: failures x recheck_interval."""
+        return self.failures * self.recheck
 
 
 @dataclass(frozen=True)
@@ -314,7 +325,14 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
         connect_timeout=float(get("connect_timeout")),
         read_timeout=float(get("read_timeout")),
         tls_ca=get("tls_ca"),
+        recheck_interval=_optional_float(get("recheck_interval")),
     )
+    if monitor.recheck_interval is not None and monitor.recheck_interval > monitor.interval:
+        reader.problem(
+            "monitor.recheck_interval",
+            f"expected at most interval ({monitor.interval:g} s), got {monitor.recheck_interval:g} s: "
+            "a suspect node is rechecked sooner than a healthy one, never later",
+        )
     if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
         reader.problem(
             "monitor.interval",
@@ -322,6 +340,10 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
             f"to be at most 4 x interval ({monitor.interval:g} s), so a hung server cannot stall the schedule",
         )
     return monitor
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _parse_failover(reader: Reader, data: dict[str, Any]) -> Failover:

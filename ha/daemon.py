@@ -20,13 +20,15 @@ from ha.errors import ConfigError, MysqlhaError
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
 from ha.metrics import Metrics
-from ha.model import Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
+from ha.model import DaemonState, Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL
 from ha.oversight import Oversight, hold
 from ha.preflight import refusal, start_problems
 from ha.runner import Runner
+from ha.schedule import next_check
 from ha.state import LockBusy, StateStore
 from ha.supervisor import Supervisor
+from ha.watch import NoWatcher, Watcher, mysql_opener
 
 T = TypeVar("T")
 
@@ -44,18 +46,24 @@ class Adapters:
     store: StateStore
     hooks: HookRunner
     metrics: Metrics
+    watcher: Watcher | NoWatcher = field(default_factory=NoWatcher)  # the masters' watch channels
 
     @classmethod
-    def real(cls, config: Config, log: Callable[[str], None] = stdout_log) -> Adapters:
+    def real(
+        cls, config: Config, log: Callable[[str], None] = stdout_log, wake: Callable[[], None] = lambda: None
+    ) -> Adapters:
+        watched = (config.master, config.candidate)
         return cls(
             MySQL(config.monitor),
             Supervisor(config.supervisor),
             StateStore(config.failover.state_file),
             HookRunner(config.hooks, log),
             Metrics(config.metrics.listen, log),
+            Watcher(watched, mysql_opener(config.monitor), lambda name: wake()),
         )
 
     def close(self) -> None:
+        self.watcher.close()
         self.hooks.wait_idle(self.hooks.hooks.timeout)
         self.metrics.close()
 
@@ -74,6 +82,7 @@ class Daemon:
     wakeup: threading.Event = field(default_factory=threading.Event)
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
     oversight: Oversight | None = None
+    seen: DaemonState = field(default_factory=DaemonState)  # the last cycle's state: what the schedule reads
 
     @property
     def watch(self) -> Oversight:
@@ -101,6 +110,9 @@ class Daemon:
             self.adapters.mysql.probe,
             lambda name, budget: NodeCheck(name, "failed", budget, f"check still running after {budget:g} s"),
         )
+        for name, check in checks.items():
+            if check.status == "ok":
+                self.adapters.watcher.rearm(name)
         failing = [name for name, check in checks.items() if check.status == "failed"]
         witnesses = {replica.name: replica for name in failing for replica in config.replicas_of(name)}
         asked = self._bounded(
@@ -157,11 +169,13 @@ class Daemon:
                 self.adapters.metrics.observe(snapshot, outcome.state)
                 self.last_sentence = outcome.sentence
                 watch.seen = outcome.state
+                self.seen = outcome.state
         except LockBusy:
             decision = decide(snapshot, store.load(), self.config, self.wall(), watch_only=True)
             for line in decision.lines:
                 self.log(line)
             self.last_sentence = decision.sentence
+            self.seen = decision.state
         analysis = decision.analysis
         watch.end(snapshot, analysis.kind, getattr(analysis, "node", None), self.last_sentence, conditions)
         return self.last_sentence
@@ -194,8 +208,9 @@ class Daemon:
         master, candidate, monitor = self.config.master, self.config.candidate, self.config.monitor
         return (
             f"mysqlha {__version__} watching {master.name} ({master.host}:{master.port}) and "
-            f"{candidate.name} ({candidate.host}:{candidate.port}) every {monitor.interval:g} s; "
-            f"failover after {monitor.failures} failed checks; config {self.config.path}"
+            f"{candidate.name} ({candidate.host}:{candidate.port}) every {monitor.interval:g} s"
+            + (f" (a suspect node every {monitor.recheck:g} s)" if monitor.recheck != monitor.interval else "")
+            + f"; failover after {monitor.failures} failed checks; config {self.config.path}"
         )
 
     def run(self) -> int:
@@ -204,24 +219,33 @@ class Daemon:
         state = self.adapters.store.load()
         self.log(self.banner())
         self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
-        next_at = self.clock()
+        closed: frozenset[str] = frozenset()
         while not self.stopping:
             if self.reload_requested:
                 self.reload()
+            started = self.clock()
+            for name in sorted(closed):
+                self.log(f"  {name} closed the watch connection: suspect, checking now")
             try:
                 self.run_cycle()
             except Exception:  # noqa: BLE001 - the loop must outlive any one cycle
                 self.log("cycle failed unexpectedly:\n" + traceback.format_exc().rstrip())
-            next_at += self.config.monitor.interval
-            now = self.clock()
-            if next_at < now:
-                next_at = now
-            self.wakeup.wait(max(0.0, next_at - now))
-            self.wakeup.clear()
+            closed = self.sleep(started)
         self.adapters.close()
         self.log("SIGTERM: stopped")
         self.pool.shutdown(wait=False, cancel_futures=True)
         return 0
+
+    def sleep(self, started: float) -> frozenset[str]:
+        """Wait until the next check is due (or a signal); returns the nodes whose channel closed."""
+        while True:
+            closed = self.adapters.watcher.take()
+            seen, now = self.seen, self.clock()
+            due = next_check(self.config.monitor, seen.phase, seen.failures, closed, started, now)
+            if due <= now or self.stopping or self.reload_requested:
+                return closed
+            self.wakeup.wait(due - now)
+            self.wakeup.clear()
 
     def reload(self) -> None:
         self.reload_requested = False
@@ -244,7 +268,7 @@ class Daemon:
             setup_logging(config.logging.format)
         self.config = config
         self.adapters.close()
-        self.adapters = Adapters.real(config, self.log)
+        self.adapters = Adapters.real(config, self.log, self.wakeup.set)
         self.log(f"SIGHUP: config reloaded from {config.path}")
 
     def install_signals(self) -> None:
@@ -306,4 +330,5 @@ def main(config_path: str) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     log = setup_logging(config.logging.format)
-    return Daemon(config, Adapters.real(config, log), log).run()
+    wakeup = threading.Event()
+    return Daemon(config, Adapters.real(config, log, wakeup.set), log, wakeup=wakeup).run()
