@@ -113,14 +113,21 @@ class Daemon:
         for name, check in checks.items():
             if check.status == "ok":
                 self.adapters.watcher.rearm(name)
-        failing = [name for name, check in checks.items() if check.status == "failed"]
-        witnesses = {replica.name: replica for name in failing for replica in config.replicas_of(name)}
+        # The masters' replicas are asked every cycle (one SHOW SLAVE STATUS each), so the silence
+        # that confirms a hung master is already counted when its checks start failing; the
+        # candidate's view of the master comes with its own check.
+        replicas = {replica.name: replica for name in checks for replica in config.replicas_of(name)}
+        known = {
+            name: Witness(name, checks[name].replica)
+            for name in replicas
+            if name in checks and checks[name].status == "ok" and checks[name].replica is not None
+        }
         asked = self._bounded(
-            witnesses,
+            {name: node for name, node in replicas.items() if name not in known},
             self.adapters.mysql.ask,
             lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
         )
-        return Snapshot(self.number, wall, checks, asked)
+        return Snapshot(self.number, wall, checks, {**known, **asked})
 
     def _bounded(
         self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
