@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ha.errors import MysqlhaError
-from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.sandbox.cluster import Sandbox, free_host_block
 
 STOP, START = "mysql-proxy-slave1", "mysql-proxy-slave-failover3"  # same listen port, another backend
 
@@ -71,7 +71,7 @@ def measure(log: Any = print) -> dict[str, Any]:
     for attempt in range(3):
         box = Sandbox(Path(tempfile.mkdtemp(prefix="mysqlha-floors-")), log=lambda line: None)
         try:
-            box.up(base_port=free_base_port(40000, 50000), daemon=False)
+            box.up(hosts=free_host_block(), daemon=False)
             starts, queries = proxy_start(box)
             break
         except MysqlhaError:  # a port taken by someone else between the check and the bind

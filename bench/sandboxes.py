@@ -18,7 +18,7 @@ from bench.load import TABLE
 from ha.errors import MysqlhaError
 from ha.logsetup import unstamped
 from ha.model import DaemonState
-from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.sandbox.cluster import Sandbox, free_host_block
 from ha.sandbox.poll import wait_for
 from ha.state import StateStore
 
@@ -53,7 +53,7 @@ class Lab:
             for attempt in range(3):
                 try:
                     box.up(
-                        base_port=free_base_port(40000, 50000),
+                        hosts=free_host_block(),
                         interval=interval,
                         failures=failures,
                         daemon=True,

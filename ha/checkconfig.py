@@ -8,6 +8,7 @@ from typing import Any
 
 from ha.config import Config, load_config
 from ha.errors import ConfigError
+from ha.heartbeat import slow_detection
 from ha.inspect import look, mismatches
 from ha.livecheck import Finding, live_findings
 from ha.mysql import MySQL
@@ -51,22 +52,28 @@ def main(path: str, offline: bool, as_json: bool) -> int:
         if as_json:
             print(json.dumps(report, indent=2))
         return 0
-    phase, layout, findings = live(config)
+    phase, layout, findings, slow = live(config)
     errors = layout + [f for f in findings if f.severity == "error"]
-    report.update(daemon=phase, mismatches=layout, findings=[f.to_json() for f in findings], ok=not errors)
+    report.update(
+        daemon=phase, mismatches=layout, findings=[f.to_json() for f in findings], slow_detection=slow, ok=not errors
+    )
     if as_json:
         print(json.dumps(report, indent=2))
     else:
+        for warning in slow:
+            print(f"warning: {warning}")
         print_live(config, phase, layout, findings)
     return 1 if errors else 0
 
 
-def live(config: Config) -> tuple[str, list[str], list[Finding]]:
-    """The daemon's phase, how the cluster differs from the normal layout, and what a failover would trip on."""
+def live(config: Config) -> tuple[str, list[str], list[Finding], list[str]]:
+    """The daemon's phase, how the cluster differs from the normal layout, what a failover would trip on,
+    and how slowly the replicas' heartbeats let a hung master be confirmed."""
     mysql, supervisor = MySQL(config.monitor), Supervisor(config.supervisor)
     state = StateStore(config.failover.state_file).load()
-    layout = mismatches(config, look(config, mysql, supervisor, state))
-    return state.phase, layout, live_findings(config, mysql)
+    view = look(config, mysql, supervisor, state)
+    slow = slow_detection(config, {name: check.replica for name, check in view.nodes.items()})
+    return state.phase, mismatches(config, view), live_findings(config, mysql), slow
 
 
 def print_live(config: Config, phase: str, layout: list[str], findings: list[Finding]) -> None:

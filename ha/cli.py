@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 from ha import __version__, checkconfig, commands, daemon, forced, oncall
-from ha.config import default_path
+from ha.config import CONFIG_ENV, default_path
 from ha.errors import ConfigError, MysqlhaError
 from ha.schema import json_schema
 
@@ -98,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--base-port", type=int, default=None, help="nodes on N..N+3, proxies on N+10.. (default: classic ports)"
     )
+    up.add_argument(
+        "--hosts",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="A.B.C",
+        help="same port, own address: nodes on A.B.C.11-14:3306, proxies on A.B.C.1 (default: a free 127.a.b)",
+    )
+    up.add_argument(
+        "--heartbeat",
+        default="1",
+        help="replication heartbeat period the sandbox sets, in seconds, or 'default' for the server's own "
+        "(slave_net_timeout / 2 = 30 s); default 1 (tuned, and the sandbox says so)",
+    )
     up.add_argument("--topology", default=None, help="template topology YAML (default conf/mysqlha.yml)")
     up.add_argument("--interval", type=float, default=None, help="check interval in seconds")
     up.add_argument("--failures", type=int, default=None, help="failed checks before a failover")
@@ -119,11 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sandbox":
             return sandbox_command(args)
         path = getattr(args, "config", None) or args.global_config or default_path()
-        if args.command == "check-config":
-            return checkconfig.main(path, args.offline, args.json)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0
+        if not os.path.exists(path):
+            print(missing_config(path), file=sys.stderr)
+            return 2
+        if args.command == "check-config":
+            return checkconfig.main(path, args.offline, args.json)
         if args.command == "render":
             return commands.render(path, args.out, args.installed_config)
         tools = commands.Tools.load(path)
@@ -155,13 +173,44 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def missing_config(path: str) -> str:
+    """What to pass when the config file does not exist (a sandbox user forgot --config)."""
+    hint = f"mysqlha: no configuration at {path}: pass --config FILE or set ${CONFIG_ENV}"
+    sandbox = os.path.join("sandbox", "mysqlha.yml")
+    if os.path.exists(sandbox):
+        return f"{hint} (the sandbox's: `--config {sandbox}`)"
+    return f"{hint} (the sandbox's is sandbox/mysqlha.yml once `mysqlha sandbox up` ran)"
+
+
+def me() -> str:
+    """How to run this mysqlha when pasted: `mysqlha` if that is what PATH finds, else its absolute path."""
+    beside = os.path.join(os.path.dirname(sys.executable), "mysqlha")
+    if not os.path.exists(beside):
+        return f"{sys.executable} -m ha"
+    on_path = shutil.which("mysqlha")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(beside):
+        return "mysqlha"
+    return beside
+
+
 def sandbox_command(args: argparse.Namespace) -> int:
     from ha.sandbox.cluster import Sandbox
 
     box = Sandbox(args.dir)
     if args.action == "up":
+        from ha.sandbox.cluster import free_host_block
+
+        hosts = free_host_block() if args.hosts == "auto" else args.hosts
+        heartbeat = None if args.heartbeat == "default" else float(args.heartbeat)
         took = box.up(
-            args.topology, args.base_port, args.interval, args.failures, not args.no_daemon, args.semi_sync_timeout_ms
+            args.topology,
+            args.base_port,
+            args.interval,
+            args.failures,
+            not args.no_daemon,
+            args.semi_sync_timeout_ms,
+            hosts=hosts,
+            heartbeat=heartbeat,
         )
         print_built(box, took)
     elif args.action == "down":
@@ -195,6 +244,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
 
 
 def print_built(box: Sandbox, took: float) -> None:
+    from ha.sandbox.supervisord import supervisor_tool
+
     config = box.config
     print(f"sandbox up and verified in {took:.1f} s: {box.directory}")
     for node in config.nodes.values():
@@ -207,6 +258,8 @@ def print_built(box: Sandbox, took: float) -> None:
     password = f"$(cat {box.directory}/secrets/app.password)"
     print(f'connect:  mariadb -h {write.listen_host} -P {write.listen_port} -u app -p"{password}" app')
     print(f"daemon:   tail -f {box.mysqlcheck_log()}")
-    print(f"programs: supervisorctl -c {box.supervisord_conf} status")
-    print(f"drills:   mysqlha sandbox --dir {box.directory} kill M1   (or stop/start/freeze/thaw NODE)")
-    print(f"stop:     mysqlha sandbox --dir {box.directory} down")
+    supervisorctl = supervisor_tool("supervisorctl")
+    print(f"status:   {me()} --config {box.config_path} status")
+    print(f"programs: {supervisorctl} -c {box.supervisord_conf} status")
+    print(f"drills:   {me()} sandbox --dir {box.directory} kill M1   # or stop/start/freeze/thaw NODE")
+    print(f"stop:     {me()} sandbox --dir {box.directory} down")

@@ -44,7 +44,9 @@ class Monitor:
     failures: int = 5
     connect_timeout: float = 1.0
     read_timeout: float = 1.0
-    tls_ca: str | None = None
+    tls_ca: str | None = None  # set: every connection uses TLS and verifies the server's certificate
+    tls_verify_cert: bool = True
+    tls_verify_identity: bool = True  # the certificate must name the host (IP SAN or DNS name) we connect to
     recheck_interval: float | None = None  # None: equal to interval
 
     @property
@@ -325,6 +327,8 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
         connect_timeout=float(get("connect_timeout")),
         read_timeout=float(get("read_timeout")),
         tls_ca=get("tls_ca"),
+        tls_verify_cert=get("tls_verify_cert"),
+        tls_verify_identity=get("tls_verify_identity"),
         recheck_interval=_optional_float(get("recheck_interval")),
     )
     if monitor.recheck_interval is not None and monitor.recheck_interval > monitor.interval:
@@ -333,6 +337,10 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
             f"expected at most interval ({monitor.interval:g} s), got {monitor.recheck_interval:g} s: "
             "a suspect node is rechecked sooner than a healthy one, never later",
         )
+    if monitor.tls_ca is not None and not os.access(monitor.tls_ca, os.R_OK):
+        reader.problem("monitor.tls_ca", f"cannot read {monitor.tls_ca}; expected a readable CA certificate file")
+    if monitor.tls_ca is None and (data.get("tls_verify_cert") or data.get("tls_verify_identity")):
+        reader.problem("monitor.tls_ca", "missing; expected the CA file when tls_verify_cert/identity is set")
     if monitor.connect_timeout + monitor.read_timeout > 4 * monitor.interval:
         reader.problem(
             "monitor.interval",
@@ -400,13 +408,28 @@ def _parse_supervisor(reader: Reader, data: dict[str, Any]) -> SupervisorEndpoin
     reader.unknown(data, "supervisor", section_at("supervisor"))
 
     def url_ok(url: str) -> bool:
-        return url.startswith(("http://", "https://", "unix://"))
+        return url.startswith(("http://", "unix://"))
 
     def get(key: str, **extra: Any) -> Any:
         return _get(reader, data, "supervisor", key, "supervisor", **extra)
 
+    raw = data.get("url")
+    url = None
+    if isinstance(raw, str) and raw.startswith("https://"):
+        reader.problem(
+            "supervisor.url",
+            "https:// is not supported (this client would speak plain HTTP and send the password in clear); "
+            "expected unix:///path, or http://host:port on a trusted network",
+        )
+    elif isinstance(raw, str) and "@" in raw.partition("://")[2].partition("/")[0]:
+        reader.problem(
+            "supervisor.url",
+            "credentials inside the URL are not accepted; expected supervisor.username and password_file",
+        )
+    else:
+        url = get("url", check=url_ok, expected="http://host:port or unix:///path")
     return SupervisorEndpoint(
-        url=get("url", check=url_ok, expected="http://host:port or unix:///path"),
+        url=url or "",
         username=get("username"),
         password=_read_secret(reader, data, "supervisor", "password"),
         timeout=float(get("timeout")),

@@ -17,11 +17,12 @@ from ha import __version__
 from ha.config import Config, Node, load_config
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
+from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
 from ha.metrics import Metrics
 from ha.model import DaemonState, Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
-from ha.mysql import MySQL
+from ha.mysql import MySQL, check_budget
 from ha.oversight import Oversight, hold
 from ha.preflight import refusal, start_problems
 from ha.runner import Runner
@@ -132,9 +133,12 @@ class Daemon:
     def _bounded(
         self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
     ) -> dict[str, T]:
-        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``."""
-        monitor = self.config.monitor
-        budget = monitor.connect_timeout + 3 * monitor.read_timeout + 0.5
+        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``.
+
+        Every read of a call is bounded by read_timeout: a slow server that answers each in time is
+        alive, so the overall bound allows every read of a probe its full read_timeout.
+        """
+        budget = check_budget(self.config.monitor)  # each read is bounded by read_timeout; this only backs that up
         futures = {name: self.pool.submit(call, node) for name, node in nodes.items()}
         wait(futures.values(), timeout=budget)
         return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}
@@ -200,6 +204,13 @@ class Daemon:
         why = refusal(start.case, self.config, self.adapters.mysql, start.failed_node)
         return ungranted(decision, why) if why else decision
 
+    def heartbeat_warnings(self) -> list[str]:
+        """Ask the replicas of master and candidate their heartbeat period once; warn where it is slow."""
+        config = self.config
+        replicas = {n.name: n for source in (config.master, config.candidate) for n in config.replicas_of(source.name)}
+        asked = self._bounded(replicas, self.adapters.mysql.ask, lambda name, budget: Witness(name, None, "late"))
+        return slow_detection(config, {name: witness.view for name, witness in asked.items()})
+
     def announce(self, events: tuple[Event, ...]) -> None:
         """Tell the hooks, the metrics and the history; count failover outcomes."""
         self.watch.announce(events)
@@ -225,6 +236,8 @@ class Daemon:
         self.install_signals()
         state = self.adapters.store.load()
         self.log(self.banner())
+        for warning in self.heartbeat_warnings():
+            self.log(f"WARNING: {warning}")
         self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
         closed: frozenset[str] = frozenset()
         while not self.stopping:

@@ -30,6 +30,8 @@ from ha.analysis import (
 )
 from ha.config import Config, Node
 from ha.gtid import flavor_of, gtid_covers
+from ha.heartbeat import silence_allowed
+from ha.identity import same_node
 from ha.model import (
     Action,
     Case,
@@ -218,16 +220,23 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float) 
 
 
 def still_heard(failed: Node, snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> list[str]:
-    """Replicas of ``failed`` whose IO thread is connected and heard from it within replica_silence."""
+    """Replicas replicating *from* ``failed`` (host and port) whose IO thread is connected and that
+    heard from it within what their heartbeat period allows (period + replica_silence)."""
     heard = []
     for replica in config.replicas_of(failed.name):
         witness = snapshot.witnesses.get(replica.name)
-        if witness is None or witness.view is None or witness.view.io_running != "Yes":
+        view = witness.view if witness else None
+        if view is None or view.io_running != "Yes":
             continue
+        if not same_node(view.source_host, view.source_port, failed.host, failed.port):
+            continue  # it replicates from someone else: it knows nothing about ``failed``
         quiet = now - state.witness_progress[replica.name][2]
-        if quiet < config.failover.replica_silence:
+        allowed = silence_allowed(view, config.failover.replica_silence)
+        if quiet < allowed:
             heard.append(
-                f"{replica.name}: IO thread connected, heartbeats/events moved {quiet:.1f} s ago (or first read then)"
+                f"{replica.name}: IO thread connected to {failed.name}, heartbeats/events moved {quiet:.1f} s ago "
+                f"(or first read then); silent for {allowed:g} s before it counts (heartbeat "
+                f"{'off' if view.heartbeat_period in (None, 0) else f'{view.heartbeat_period:g} s'})"
             )
     return heard
 

@@ -42,16 +42,21 @@ class Dialect:
         return "SHOW ALL SLAVES STATUS" if self.mariadb else f"SHOW {self._replica_word()} STATUS"
 
     def heartbeat_sql(self) -> str | None:
-        """MySQL keeps the heartbeat counter out of SHOW REPLICA STATUS; MariaDB does not."""
+        """MySQL keeps the heartbeat counter and period out of SHOW REPLICA STATUS; MariaDB does not."""
         if self.mariadb:
             return None
         return (
-            "SELECT COUNT_RECEIVED_HEARTBEATS FROM performance_schema.replication_connection_status"
+            "SELECT s.COUNT_RECEIVED_HEARTBEATS, c.HEARTBEAT_INTERVAL"
+            " FROM performance_schema.replication_connection_status s"
+            " JOIN performance_schema.replication_connection_configuration c USING (CHANNEL_NAME)"
             " WHERE CHANNEL_NAME = ''"
         )
 
-    def replica_view(self, node: str, row: dict[str, Any], heartbeats: int | None = None) -> ReplicaView:
-        """One replica status row (column -> value) as a ReplicaView; ``heartbeats`` wins over the row's."""
+    def replica_view(
+        self, node: str, row: dict[str, Any], heartbeats: int | None = None, period: float | None = None
+    ) -> ReplicaView:
+        """One replica status row (column -> value) as a ReplicaView; ``heartbeats`` and ``period``
+        (from heartbeat_sql) win over the row's."""
         if self.mariadb:
             received, applied = _text(row, "Gtid_IO_Pos"), _text(row, "Gtid_Slave_Pos")
         else:
@@ -60,6 +65,9 @@ class Dialect:
         if heartbeats is None:
             counted = _get(row, "Slave_received_heartbeats")
             heartbeats = None if counted in (None, "") else int(counted)
+        if period is None:
+            configured = _get(row, "Slave_heartbeat_period", "Heartbeat_period")
+            period = None if configured in (None, "") else float(configured)
         io = _text(row, "Replica_IO_Running", "Slave_IO_Running")
         lag = _get(row, "Seconds_Behind_Source", "Seconds_Behind_Master")
         return ReplicaView(
@@ -74,6 +82,7 @@ class Dialect:
             last_io_error=_text(row, "Last_IO_Error"),
             last_sql_error=_text(row, "Last_SQL_Error"),
             lag=None if lag in (None, "") else float(lag),
+            heartbeat_period=period,
         )
 
     def semi_sync(self, status: dict[str, str]) -> tuple[bool | None, int | None]:
@@ -114,6 +123,9 @@ class Dialect:
     def start_replica_sql(self) -> str:
         return f"START {self._replica_word()}"
 
+    def start_sql_thread_sql(self) -> str:
+        return f"START {self._replica_word()} SQL_THREAD"
+
     def reset_replica_all_sql(self) -> str:
         return f"RESET {self._replica_word()} ALL"
 
@@ -136,21 +148,40 @@ class Dialect:
         """Both semi-sync roles off."""
         return [self.semi_sync_role_sql("replica", False), self.semi_sync_role_sql("source", False)]
 
-    def change_source_sql(self) -> str:
-        """Arguments: (host, port, user, password); GTID auto-positioning, 1 s retry and heartbeat."""
+    def change_source_sql(
+        self, heartbeat: float | None = None, tls_ca: str | None = None, tls_verify: bool = True
+    ) -> str:
+        """Arguments: (host, port, user, password); GTID auto-positioning and a 1 s retry.
+
+        ``heartbeat`` sets the heartbeat period; None leaves the server's default
+        (``slave_net_timeout / 2``: 30 s as shipped). ``tls_ca`` (a path on the replica's host)
+        makes the link TLS, verifying the source's certificate unless ``tls_verify`` is false
+        (its ``%`` doubled: the statement is always run with the four arguments).
+        """
+        beat = "" if heartbeat is None else f", {{0}}_HEARTBEAT_PERIOD={float(heartbeat):g}"
+        if tls_ca is not None:
+            beat += (
+                f", {{0}}_SSL=1, {{0}}_SSL_CA={sql_string(tls_ca).replace('%', '%%')}"
+                f", {{0}}_SSL_VERIFY_SERVER_CERT={int(bool(tls_verify))}"
+            )
         if self.mariadb:
             tail = "MASTER_USE_GTID=slave_pos"
         elif self._mysql_since((8, 0, 23)):
             return (
                 "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s,"
-                " SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1"
+                " SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1" + beat.format("SOURCE")
             )
         else:
             tail = "MASTER_AUTO_POSITION=1"
         return (
             "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s,"
-            f" {tail}, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1"
+            f" {tail}, MASTER_CONNECT_RETRY=1" + beat.format("MASTER")
         )
+
+
+def sql_string(text: str) -> str:
+    """A quoted SQL string literal (for statements that take no placeholder there)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def detect(version: str) -> Dialect:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ha.config import Config
 from ha.errors import MysqlhaError
+from ha.identity import same_node
 from ha.model import DaemonState, NodeCheck
 from ha.mysql import MySQL
 from ha.render import DAEMON_PROGRAM
@@ -42,7 +43,7 @@ def source_name(config: Config, status: NodeCheck) -> str | None:
     if status.replica is None:
         return None
     for node in config.nodes.values():
-        if node.port == status.replica.source_port and node.host in (status.replica.source_host, "127.0.0.1"):
+        if same_node(node.host, node.port, status.replica.source_host, status.replica.source_port):
             return node.name
     return f"{status.replica.source_host}:{status.replica.source_port}"
 

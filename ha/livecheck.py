@@ -34,7 +34,6 @@ def live_findings(config: Config, mysql: MySQL) -> list[Finding]:
     checks: list[Check] = [
         grants,
         binary_logs,
-        heartbeats,
         semi_sync,
         gtid_strict,
         replication_user,
@@ -62,15 +61,7 @@ def read_facts(mysql: MySQL, node: Node) -> dict[str, Any]:
         }
         cur.execute(dialect.replica_status_sql())
         replica = pick_default_row(rows(cur))
-        heartbeat = None
-        if replica is not None and dialect.flavor == "mysql":
-            cur.execute("SELECT HEARTBEAT_INTERVAL FROM performance_schema.replication_connection_configuration")
-            found = cur.fetchone()
-            heartbeat = float(found[0]) if found else None
-        elif replica is not None:
-            value = replica.get("Slave_heartbeat_period")
-            heartbeat = float(value) if value not in (None, "") else None
-    return {"dialect": dialect, "vars": variables, "replica": replica, "heartbeat": heartbeat}
+    return {"dialect": dialect, "vars": variables, "replica": replica}
 
 
 def on(value: Any) -> bool:
@@ -110,36 +101,6 @@ def binary_logs(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) 
                     cnf_fix(node.name, "log_slave_updates = ON"),
                 )
             )
-    return findings
-
-
-def heartbeats(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
-    """A hung source is recognised by silent heartbeats: the period must be well below replica_silence."""
-    if not config.failover.ask_replicas:
-        return []
-    silence, findings = config.failover.replica_silence, []
-    for node in config.nodes.values():
-        fact = facts.get(node.name)
-        if fact is None or fact["replica"] is None or node.role == "master":
-            continue
-        period = fact["heartbeat"]
-        if period is not None and 0 < period <= silence / 2:
-            continue
-        mariadb = fact["dialect"].flavor == "mariadb"
-        change = (
-            "STOP SLAVE; CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = 1; START SLAVE;"
-            if mariadb
-            else "STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_HEARTBEAT_PERIOD = 1; START REPLICA;"
-        )
-        every = "off" if not period else f"every {period:g} s"
-        findings.append(
-            Finding(
-                node.name,
-                f"its replication heartbeat is {every}, not at most half of failover.replica_silence "
-                f"({silence:g} s): a hung {node.source} keeps looking alive to it and its vote vetoes the failover",
-                f"on {node.name}: {change}",
-            )
-        )
     return findings
 
 

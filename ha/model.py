@@ -28,6 +28,7 @@ class ReplicaView:
     last_io_error: str = ""
     last_sql_error: str = ""
     lag: float | None = None  # seconds behind the source; None when the SQL thread is not running
+    heartbeat_period: float | None = None  # seconds between heartbeats of an idle source; 0 = off
 
 
 @dataclass(frozen=True)

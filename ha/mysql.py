@@ -1,97 +1,68 @@
 """MySQL/MariaDB adapter: every call is a fresh, bounded connection; SQL text comes from the dialect.
 
-Which server errors mean "alive" follows MHA: a server that answers with an error (access
-denied, too many connections, ...) is up. Only refused, timed out and lost connections
-(2003/2006/2013) and socket errors mean unreachable.
+Which driver errors mean "alive" is decided in ha/sqlbasics.py (as MHA does); the waits on one
+open session live in ha/replwait.py. Their names are re-exported here.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pymysql
 
 from ha.config import Credentials, Monitor, Node
-from ha.dialect import Dialect, detect, pick_default_row
+from ha.dialect import Dialect
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
 from ha.gtid import gtid_missing
-from ha.model import NodeCheck, ReplicaView, Witness
+from ha.model import NodeCheck, Witness
+from ha.replwait import end_orphan_ack_waits as _end_orphan_ack_waits
+from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
+from ha.replwait import wait_applied as _wait_applied
+from ha.replwait import wait_gtid as _wait_gtid
+from ha.replwait import wait_running
+from ha.sqlbasics import (
+    UNREACHABLE_CODES,
+    Cursor,
+    cursor,
+    dialect_of,
+    one,
+    replica_status,
+    rows,
+    tls_problem,
+    wrap_error,
+)
+from ha.sqlbasics import basics as _basics
 
-UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
-Cursor = pymysql.cursors.Cursor
+__all__ = [
+    "UNREACHABLE_CODES",
+    "Cursor",
+    "MySQL",
+    "check_budget",
+    "cursor",
+    "dialect_of",
+    "one",
+    "replica_status",
+    "rows",
+    "tls_problem",
+    "wait_running",
+    "wrap_error",
+]
 
-
-def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
-    """Turn a driver error into our own: unreachable, or alive-but-erroring."""
-    if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
-        code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
-        text = f"{code} {message}"
-        if code in UNREACHABLE_CODES:
-            return NodeUnreachable(text)
-        return NodeAnsweredError(text)
-    return NodeUnreachable(f"{type(exc).__name__}: {exc}")
-
-
-def one(cur: Cursor) -> tuple[Any, ...]:
-    """The row a statement that always returns one (SELECT @@x, a wait function) returned."""
-    row = cur.fetchone()
-    if row is None:
-        raise NodeAnsweredError("the server returned no row where one was expected")
-    return tuple(row)
-
-
-def rows(cur: Cursor) -> list[dict[str, Any]]:
-    names = [column[0] for column in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-@contextmanager
-def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[Cursor]:
-    """A cursor on a fresh autocommit connection, closed after; reads and writes bounded by ``timeout``."""
-    conn = pymysql.connect(
-        connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, autocommit=True, **connect
-    )
-    try:
-        with conn.cursor() as cur:
-            yield cur
-    finally:
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
-            pass
+# The most reads one probe or one ask makes, each bounded by read_timeout: handshake (greeting,
+# auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
+# MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
+ROUND_TRIPS = 8
+FENCE_WAIT = 5.0  # seconds read_only=ON may take (while orphaned semi-sync waits are ended)
 
 
-def _basics(cur: Cursor) -> tuple[Dialect, bool, str]:
-    """The dialect, read_only and binary log GTID position, in two round trips."""
-    cur.execute("SELECT @@version, @@global.read_only")
-    version, read_only = one(cur)
-    dialect = detect(version)
-    cur.execute(dialect.position_sql())
-    return dialect, bool(read_only), one(cur)[0] or ""
-
-
-def dialect_of(cur: Cursor) -> Dialect:
-    cur.execute("SELECT @@version")
-    return detect(one(cur)[0])
-
-
-def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
-    """The node's view of its source, or None when it replicates from nothing."""
-    dialect = dialect or dialect_of(cur)
-    cur.execute(dialect.replica_status_sql())
-    row = pick_default_row(rows(cur))
-    if row is None:
-        return None
-    heartbeats = None
-    heartbeat_sql = dialect.heartbeat_sql()
-    if heartbeat_sql:
-        cur.execute(heartbeat_sql)
-        found = cur.fetchone()
-        heartbeats = int(found[0]) if found else None
-    return dialect.replica_view(node, row, heartbeats)
+def check_budget(monitor: Monitor) -> float:
+    """How long one probe can take against a server that answers every read just in time."""
+    return monitor.connect_timeout + ROUND_TRIPS * monitor.read_timeout + 0.5
 
 
 class MySQL:
@@ -103,7 +74,14 @@ class MySQL:
     @contextmanager
     def session(self, node: Node, read_timeout: float | None = None) -> Iterator[Cursor]:
         """A cursor on a fresh connection; driver errors become our errors."""
-        tls: dict[str, Any] = {"ssl_ca": self.monitor.tls_ca} if self.monitor.tls_ca else {"ssl_disabled": True}
+        monitor = self.monitor
+        tls: dict[str, Any] = {"ssl_disabled": True}
+        if monitor.tls_ca:
+            tls = {
+                "ssl_ca": monitor.tls_ca,
+                "ssl_verify_cert": monitor.tls_verify_cert,
+                "ssl_verify_identity": monitor.tls_verify_identity,
+            }
         credentials = self.monitor.credentials
         try:
             with cursor(
@@ -172,8 +150,17 @@ class MySQL:
             view = replica_status(cur, dialect, node.name)
             if view is None:
                 return "not a replica any more"
+            started = ""
+            if view.received and not view.sql_running and view.io_running != "No":
+                # Everything it received is in its relay log: apply it (maintenance or an error stopped
+                # the thread). The IO thread still runs, so this START discards nothing.
+                cur.execute(dialect.start_sql_thread_sql())
+                started = "started its stopped SQL thread" + (
+                    f" (it had stopped on: {view.last_sql_error}); " if view.last_sql_error else "; "
+                )
+                view = replace(view, sql_running=True)
             _wait_applied(cur, dialect, view, timeout)
-            return f"applied {view.received or 'nothing received'}"
+            return f"{started}applied {view.received or 'nothing received'}"
 
     def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.
@@ -197,11 +184,48 @@ class MySQL:
             cur.execute(dialect.position_sql())
             return f"writable at {one(cur)[0] or 'an empty position'}; semi-sync roles off"
 
-    def fence(self, node: Node) -> None:
-        """Make an old master refuse writes."""
+    def fence(self, node: Node) -> str:
+        """Make an old master refuse writes, within about a second of it answering.
+
+        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. While the
+        node has no semi-sync replica connected (its replica was promoted), such a commit waits
+        for an ACK nobody will send, and would be reported to its client as a success once
+        the semi-sync timeout falls back to async: its session is killed instead, so the client
+        gets an error (lost connection). The transaction stays in this node's binary log only;
+        failback refuses it as errant.
+        """
+        outcome: list[BaseException | None] = []
+
+        def set_read_only() -> None:
+            try:
+                with self.session(node, read_timeout=FENCE_WAIT + self.monitor.read_timeout) as cur:
+                    for statement in dialect_of(cur).fence_sql():
+                        cur.execute(statement)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                outcome.append(exc)
+
+        ended: list[int] = []
         with self.session(node) as cur:
-            for statement in dialect_of(cur).fence_sql():
-                cur.execute(statement)
+            dialect = dialect_of(cur)
+            ended += _end_orphan_ack_waits(cur, dialect)
+            fencer = threading.Thread(target=set_read_only, name=f"fence-{node.name}", daemon=True)
+            fencer.start()
+            deadline = time.monotonic() + FENCE_WAIT
+            while fencer.is_alive():
+                fencer.join(0.05)
+                if fencer.is_alive():
+                    ended += _end_orphan_ack_waits(cur, dialect)
+                    if time.monotonic() > deadline:
+                        raise StepFailed(f"{node.name}: read_only=ON still waiting after {FENCE_WAIT:g} s")
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+        if not ended:
+            return "read_only=ON"
+        return (
+            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK no replica will send "
+            f"(their clients get an error, not a success)"
+        )
 
     def grants(self, node: Node) -> tuple[str, str, list[str]]:
         """(``@@version``, ``CURRENT_USER()``, the ``SHOW GRANTS`` rows) of the monitor user on ``node``."""
@@ -247,8 +271,14 @@ class MySQL:
         """Make ``replica`` replicate from ``source`` by GTID and wait until both threads run."""
         with self.session(replica, read_timeout=timeout + self.monitor.read_timeout) as cur:
             dialect = dialect_of(cur)
+            before = replica_status(cur, dialect, replica.name)  # keep a heartbeat period someone tuned
             cur.execute(dialect.stop_replica_sql())
-            cur.execute(dialect.change_source_sql(), (source.host, source.port, credentials.user, credentials.password))
+            tls = self.monitor.tls_ca  # the same CA path on the database hosts
+            verify = self.monitor.tls_verify_cert or self.monitor.tls_verify_identity
+            cur.execute(
+                dialect.change_source_sql(before.heartbeat_period if before else None, tls, verify),
+                (source.host, source.port, credentials.user, credentials.password),
+            )
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("replica", semi_sync))
             _execute_unless_unknown_variable(cur, dialect.semi_sync_role_sql("source", False))
             cur.execute(dialect.start_replica_sql())
@@ -288,45 +318,3 @@ class MySQL:
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{node.name}: semi-sync not on with a replica after {timeout:g} s")
                 time.sleep(0.02)
-
-
-def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        view = replica_status(cur, dialect, replica.name)
-        if view is not None and view.io_running == "Yes" and view.sql_running:
-            return
-        if time.monotonic() > deadline:
-            error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
-            raise StepFailed(f"{replica.name} not replicating after {timeout:g} s: {error}")
-        time.sleep(0.02)
-
-
-def _execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:
-    try:
-        cur.execute(statement)
-    except pymysql.err.OperationalError as exc:
-        if exc.args[0] != 1193:  # ER_UNKNOWN_SYSTEM_VARIABLE
-            raise
-
-
-def _wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: float) -> None:
-    """Return once the SQL thread applied ``view.received``; StepFailed if it cannot or does not in time."""
-    if not view.received:
-        return
-    cur.execute(dialect.wait_applied_sql(), (view.received, 0))
-    if dialect.wait_succeeded(one(cur)[0]):
-        return
-    if not view.sql_running:
-        error = view.last_sql_error or "stopped by hand?"
-        raise StepFailed(
-            f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
-        )
-    _wait_gtid(cur, dialect, view.node, view.received, timeout)
-
-
-def _wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
-    """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
-    cur.execute(dialect.wait_applied_sql(), (position, timeout))
-    if not dialect.wait_succeeded(one(cur)[0]):
-        raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")

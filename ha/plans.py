@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ha.config import Config, Credentials, Node
 from ha.errors import MysqlhaError, StepFailed
 from ha.hooks import fence_command
+from ha.identity import same_node
 from ha.model import Case, Phase
 from ha.mysql import MySQL
 from ha.supervisor import Supervisor
@@ -254,7 +255,7 @@ class Operations:
         def restore(replica: Node) -> object:
             source = config.nodes[replica.source or ""]
             view = mysql.ask(replica).view
-            if view is not None and view.source_port == source.port:
+            if view is not None and same_node(view.source_host, view.source_port, source.host, source.port):
                 return best_effort(lambda: mysql.wait_replicating(replica, timeout))
             return best_effort(lambda: mysql.repoint(replica, source, credentials, timeout))
 

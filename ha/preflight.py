@@ -43,6 +43,10 @@ STATEMENTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "mariadb": ("SET GLOBAL read_only", ("READ_ONLY ADMIN",)),
         "mysql": ("SET GLOBAL super_read_only", ("SYSTEM_VARIABLES_ADMIN",)),
     },
+    "end sessions": {  # a fence ends the sessions waiting for a semi-sync ACK nobody will send
+        "mariadb": ("SHOW PROCESSLIST, KILL CONNECTION", ("PROCESS", "CONNECTION ADMIN")),
+        "mysql": ("SHOW PROCESSLIST, KILL", ("PROCESS", "CONNECTION_ADMIN")),
+    },
 }
 # what each action of a plan runs (the status reads, GTID positions and waits need no privilege)
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -55,7 +59,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "semi-sync replica",
         "read only",
     ),
-    "fence": ("read only",),
+    "fence": ("read only", "end sessions"),
     "rejoin": ("replica status", "replication control", "semi-sync source", "semi-sync replica"),
     "semi-sync source": ("semi-sync source",),
 }

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ha.config import Config, ProxyProgram
 
 DAEMON_PROGRAM = "mysqlcheck"
+SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+def absolute_program(command: str) -> str:
+    """``command`` with a bare program name replaced by its absolute path (PATH, then sbin).
+
+    supervisord starts programs with its own PATH, which for an ordinary user has no sbin;
+    a name found nowhere is kept as it is.
+    """
+    program, _, rest = command.strip().partition(" ")
+    if "/" in program:
+        return command
+    found = shutil.which(program) or shutil.which(program, path=SBIN)
+    return f"{found} {rest}".rstrip() if found else command
+
+
+def installed_mysqlha() -> str:
+    """The absolute path of the `mysqlha` installed beside this interpreter, or this interpreter's `-m ha`."""
+    beside = Path(sys.executable).parent / "mysqlha"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("mysqlha")
+    return str(Path(found).absolute()) if found else f"{sys.executable} -m ha"
 
 
 def haproxy_config(program: ProxyProgram, config: Config) -> str:
@@ -57,12 +82,17 @@ def program_block(name: str, command: str, log_dir: str, **options: object) -> s
     return f"[program:{name}]\n{body}\n"
 
 
-def proxy_programs(config: Config) -> str:
-    """supervisord [program:] blocks for every proxy; only the normal set starts by itself."""
+def proxy_programs(config: Config, resolve: Callable[[str], str] = absolute_program) -> str:
+    """supervisord [program:] blocks for every proxy; only the normal set starts by itself.
+
+    ``resolve`` makes the command's program absolute (supervisord's PATH may lack sbin).
+    """
     proxies = config.proxies
     blocks = []
     for program in proxies.programs.values():
-        command = proxies.command.format(program=program.name, config_dir=proxies.config_dir, listen=program.listen)
+        command = resolve(
+            proxies.command.format(program=program.name, config_dir=proxies.config_dir, listen=program.listen)
+        )
         blocks.append(
             program_block(
                 program.name,
@@ -100,11 +130,21 @@ def daemon_program(config: Config, command: str | None = None, autostart: bool =
     )
 
 
-def rendered_files(config: Config, installed_config: str) -> dict[str, str]:
-    """Every generated file, by relative path: HAProxy configs and supervisord program blocks."""
+def rendered_files(
+    config: Config,
+    installed_config: str,
+    mysqlha: str | None = None,
+    resolve: Callable[[str], str] = absolute_program,
+) -> dict[str, str]:
+    """Every generated file, by relative path: HAProxy configs and supervisord program blocks.
+
+    Programs get absolute paths: ``mysqlha`` (default: the one installed with this package)
+    and the proxy command's program as ``resolve`` finds it.
+    """
     files = {f"haproxy/{p.name}.cfg": haproxy_config(p, config) for p in config.proxies.programs.values()}
-    files["supervisord.conf.d/haproxy.conf"] = proxy_programs(config)
-    files["supervisord.conf.d/mysqlcheck.conf"] = daemon_program(config, f"mysqlha run --config {installed_config}")
+    files["supervisord.conf.d/haproxy.conf"] = proxy_programs(config, resolve)
+    command = f"{mysqlha or installed_mysqlha()} run --config {installed_config}"
+    files["supervisord.conf.d/mysqlcheck.conf"] = daemon_program(config, command)
     return files
 
 

@@ -71,9 +71,9 @@ class Runner:
     def fence(self, name: str) -> Event:
         node = self.config.nodes[name]
         try:
-            self.mysql.fence(node)
-            self.log(f"{node.name} fenced: read_only=ON")
-            return Event("fencing_done", node.name, None, "read_only=ON")
+            detail = self.mysql.fence(node)
+            self.log(f"{node.name} fenced: {detail}")
+            return Event("fencing_done", node.name, None, detail)
         except MysqlhaError as exc:
             self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
             return Event("fencing_failed", node.name, None, str(exc))

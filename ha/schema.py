@@ -120,6 +120,10 @@ SCHEMA = Section(
                     "server as a dead one",
                 ),
                 "tls_ca": Field("string", None, "CA file to verify the servers' TLS; TLS off when unset"),
+                "tls_verify_cert": Field("boolean", True, "with tls_ca: verify the server's certificate"),
+                "tls_verify_identity": Field(
+                    "boolean", True, "with tls_ca: check the certificate names the host connected to"
+                ),
             },
             "the monitoring user and how often and how patiently it checks",
         ),

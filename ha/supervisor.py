@@ -64,8 +64,24 @@ class TimeoutTransport(xmlrpc.client.Transport):
         super().send_headers(connection, headers)
 
 
+def safe_url(url: str) -> str:
+    """``url`` without any user:password@ part, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def server_proxy(endpoint: SupervisorEndpoint) -> xmlrpc.client.ServerProxy:
-    """An XML-RPC proxy for ``http://host:port`` or ``unix:///path`` with a timeout."""
+    """An XML-RPC proxy for ``http://host:port`` or ``unix:///path`` with a timeout.
+
+    ``https://`` is refused: this client speaks plain HTTP only, and would send the Basic-auth
+    password in clear; so are credentials inside the URL (use username / password_file).
+    """
+    if not endpoint.url.startswith(("http://", "unix://")):
+        raise SupervisorError(f"supervisor.url {safe_url(endpoint.url)}: expected unix:///path or http://host:port")
+    if "@" in urlsplit(endpoint.url).netloc:
+        raise SupervisorError(f"supervisor.url {safe_url(endpoint.url)}: credentials in the URL are not accepted")
     auth = None
     if endpoint.username:
         raw = f"{endpoint.username}:{endpoint.password or ''}".encode()
@@ -113,7 +129,8 @@ class Supervisor:
                 raise
             except TRANSIENT as exc:
                 if attempt == self.retries:
-                    raise SupervisorError(f"supervisord at {self.endpoint.url} did not answer {method}: {exc}") from exc
+                    where = safe_url(self.endpoint.url)
+                    raise SupervisorError(f"supervisord at {where} did not answer {method}: {exc}") from exc
                 self.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 

@@ -1,27 +1,140 @@
-# Sourced by demo.sh and test.sh: installs what mysqlha needs on Debian 12 and sets $PY.
+# Sourced by demo.sh and test.sh on Debian 12: checks the sandbox's ports (demo.sh), installs
+# what is missing (apt: mariadb-server-core, mariadb-client-core, haproxy, python3-venv; pip:
+# this package into ./.venv), and sets $PY and $MYSQLHA. One progress line per phase, on stdout.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PYTHONUNBUFFERED=1 # Python's lines stay in order with ours when piped
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+trap 'printf "mysqlha: %s failed (exit %s) at scripts/env.sh line %s\n" "$BASH_COMMAND" $? $LINENO >&2' ERR
+say() { printf 'mysqlha: %s\n' "$*"; }
+die() {
+  printf 'mysqlha: %s\n' "$*" >&2
+  exit 1
+}
 
+# -- ports ---------------------------------------------------------------------------------
+# A listener on 127.0.0.1, 0.0.0.0 or :: at PORT (from /proc: no python or iproute2 needed).
+listen_inodes() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port="$hex" '
+    $4 == "0A" {
+      split($2, local_address, ":")
+      address = local_address[1]
+      if (local_address[2] == port && (address == "0100007F" || address ~ /^0+$/ ||
+          address == "0000000000000000FFFF00000100007F")) print $10
+    }'
+}
+
+# "mariadbd, pid 812" for the process holding socket INODE, if this user may look.
+holder_of() {
+  local inode=$1 fd pid
+  for fd in /proc/[0-9]*/fd/*; do
+    if [ "$(readlink "$fd" 2>/dev/null)" = "socket:[$inode]" ]; then
+      pid=${fd#/proc/}
+      pid=${pid%%/*}
+      printf '%s, pid %s' "$(cat "/proc/$pid/comm" 2>/dev/null)" "$pid"
+      return
+    fi
+  done 2>/dev/null
+  printf "a process of another user; \`sudo ss -ltnp 'sport = :%s'\` names it" "$2"
+}
+
+sandbox_ports() { # the classic layout, or the one `sandbox up --base-port N` uses
+  if [ -z "${1:-}" ]; then
+    echo 3306 3307 3308 3309 3031 3032 3041 3042
+  else
+    echo "$1" $(($1 + 1)) $(($1 + 2)) $(($1 + 3)) $(($1 + 10)) $(($1 + 11)) $(($1 + 12)) $(($1 + 13))
+  fi
+}
+
+# Before anything slow: are the ports `sandbox up "$@"` will use free?
+check_ports() {
+  local base="" arg prev="" port inode busy=() ours=0
+  for arg in "$@"; do
+    case "$prev" in --base-port) base=$arg ;; --topology) return 0 ;; esac # a custom topology: `sandbox up` checks
+    case "$arg" in --base-port=*) base=${arg#*=} ;; --topology=*) return 0 ;; esac
+    prev=$arg
+  done
+  if [ -n "$base" ] && ! [[ "$base" =~ ^[0-9]+$ ]]; then die "--base-port expects a number, got '$base'"; fi
+  for port in $(sandbox_ports "$base"); do
+    for inode in $(listen_inodes "$port"); do
+      holder=$(holder_of "$inode" "$port")
+      busy+=("127.0.0.1:$port ($holder)")
+      case "$holder" in *", pid "*) grep -qF "$PWD/sandbox" "/proc/${holder##* }/cmdline" 2>/dev/null && ours=1 ;; esac
+      break
+    done
+  done
+  [ ${#busy[@]} -eq 0 ] && return 0
+  [ "$ours" = 1 ] && die "a sandbox is already running in ./sandbox: stop it with \`.venv/bin/mysqlha sandbox down\` first"
+  local free=13300
+  while [ "$free" -lt 30000 ]; do
+    local taken=0
+    for port in $(sandbox_ports "$free") $((free + 14)) $((free + 15)); do
+      [ -z "$(listen_inodes "$port")" ] || taken=1
+    done
+    [ "$taken" = 0 ] && break
+    free=$((free + 100))
+  done
+  die "ports in use: $(
+    IFS=';'
+    echo "${busy[*]}"
+  ). Pass --base-port $free (nodes on $free-$((free + 3)), proxies on $((free + 10))-$((free + 13)); free now): \`bash scripts/demo.sh --base-port $free\` (demo.sh passes its options on to \`mysqlha sandbox up\`)"
+}
+
+if [ "${MYSQLHA_CHECK_PORTS:-0}" = 1 ]; then
+  say "[1/4] checking the sandbox's ports"
+  check_ports "$@"
+else
+  say "[1/4] ports: the tests pick free ones"
+fi
+
+# -- system packages -----------------------------------------------------------------------
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
-[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
-[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
-PY=python3
-# Use the interpreter's own pip unless Debian marks it externally managed (PEP 668): then a venv.
-if ! $PY -m pip --version >/dev/null 2>&1 ||
-   [ -e "$($PY -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
-  $PY -m venv --help >/dev/null 2>&1 && $PY -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
-  USE_VENV=1
+# Only the binaries: the mariadb-server package would start its own server on 3306.
+have mariadbd && have mariadb-install-db || missing+=(mariadb-server-core)
+have mariadb && have my_print_defaults || missing+=(mariadb-client-core)
+have haproxy || missing+=(haproxy)
+have nft || missing+=(nftables)   # the network-namespace lab (tests/lab.py) cuts one link with nft
+have ip || missing+=(iproute2)
+have python3 || missing+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -eq 0 ]; then
+  say "[2/4] system packages: all there (mariadbd, mariadb, haproxy, python3-venv)"
+else
+  install="apt-get install -y ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    die "missing ${missing[*]}, and no sudo to install them: as root run \`apt-get update && $install\`, then run this again"
+  fi
+  say "[2/4] system packages: installing ${missing[*]} with ${as_root[*]:+sudo }apt-get (about 30-60 s)"
+  say "      apt-get update"
+  "${as_root[@]}" apt-get update -qq ||
+    die "apt-get update failed; as root run \`apt-get update && $install\`, then run this again"
+  say "      $install"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    die "apt-get install failed; as root run \`$install\`, then run this again"
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} with apt-get"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+
+# -- the Python package, in ./.venv (Debian's Python is externally managed) --------------
+if [ -x .venv/bin/python ]; then
+  say "[3/4] virtualenv: .venv (reused)"
+else
+  say "[3/4] virtualenv: creating .venv"
+  python3 -m venv .venv
 fi
-if [ "${USE_VENV:-0}" = 1 ]; then
-  [ -x .venv/bin/python ] || $PY -m venv .venv
-  PY=.venv/bin/python
+PY=$PWD/.venv/bin/python
+MYSQLHA=$PWD/.venv/bin/mysqlha
+stamp=.venv/.mysqlha-installed
+want="$(cat pyproject.toml $(ls setup.py setup.cfg 2>/dev/null || true) | sha256sum | cut -d' ' -f1) .[test] $PWD"
+if [ -x "$MYSQLHA" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  say "[4/4] python package: up to date in .venv (editable; pip skipped)"
+else
+  say "[4/4] python package: pip install -e '.[test]' into .venv (about 20 s the first time)"
+  "$PY" -m pip install -q --disable-pip-version-check -e ".[test]"
+  echo "$want" >"$stamp"
 fi
-root_flag=(); [ "$(id -u)" -eq 0 ] && [ "${USE_VENV:-0}" != 1 ] && root_flag=(--root-user-action=ignore)
-$PY -m pip install -q --disable-pip-version-check "${root_flag[@]}" -e ".[test]"

@@ -11,7 +11,7 @@ import pytest
 from ha.errors import MysqlhaError
 from ha.logsetup import unstamped
 from ha.sandbox import poll
-from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.sandbox.cluster import Sandbox, free_base_port, free_host_block
 
 HAVE_SERVERS = all(shutil.which(t) or Path(f"/usr/sbin/{t}").exists() for t in ("mariadbd", "haproxy"))
 needs_servers = pytest.mark.skipif(not HAVE_SERVERS, reason="mariadb-server and haproxy are not installed")
@@ -25,15 +25,27 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str =
         raise AssertionError(str(exc)) from exc
 
 
+def shape(options: dict[str, object]) -> dict[str, object]:
+    """The lab's default shape: same port (3306), own address (a free 127.a.b block), the server's
+    default heartbeat. ``shape="ports"`` gives the old port-per-node shape; ``heartbeat=1`` tunes it."""
+    options = dict(options)
+    options.setdefault("heartbeat", None)
+    if options.pop("shape", "hosts") == "ports":
+        options.setdefault("base_port", free_base_port())
+    else:
+        options.setdefault("hosts", free_host_block())
+    return options
+
+
 @pytest.fixture
 def make_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Sandbox]]:
-    """Build sandboxes on free ports; every one is stopped by pid at the end, pass or fail."""
+    """Build sandboxes on free addresses; every one is stopped by pid at the end, pass or fail."""
     built: list[Sandbox] = []
 
     def make(**options: object) -> Sandbox:
         box = Sandbox(tmp_path_factory.mktemp("sandbox"), log=lambda line: None)
         built.append(box)
-        box.up(base_port=free_base_port(), **options)  # type: ignore[arg-type]
+        box.up(**shape(options))  # type: ignore[arg-type]
         return box
 
     yield make
@@ -48,7 +60,7 @@ def healthy_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
         pytest.skip("mariadb-server and haproxy are not installed")
     box = Sandbox(tmp_path_factory.mktemp("shared-sandbox"), log=lambda line: None)
     try:
-        box.up(base_port=free_base_port(), daemon=False)
+        box.up(daemon=False, **shape({}))  # type: ignore[arg-type]
         yield box
     finally:
         box.down()

@@ -78,9 +78,10 @@ class FakeMySQL:
         self.read_only[node.name] = False
         return "writable"
 
-    def fence(self, node: Node) -> None:
+    def fence(self, node: Node) -> str:
         self._do("fence", node)
         self.read_only[node.name] = True
+        return "read_only=ON"
 
     def make_writable(self, node: Node) -> str:
         self._do("make_writable", node)

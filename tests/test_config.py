@@ -255,3 +255,32 @@ def test_the_dict_is_not_modified_by_parsing() -> None:
     before = copy.deepcopy(data)
     parse_config(data, PATH)
     assert data == before
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://admin:hunter2@10.0.0.5:9001", "https:// is not supported"),
+        ("https://10.0.0.5:9001", "https:// is not supported"),
+        ("http://admin:hunter2@10.0.0.5:9001/RPC2", "credentials inside the URL are not accepted"),
+    ],
+)
+def test_unsafe_supervisor_urls_are_rejected_without_printing_credentials(url: str, says: str) -> None:
+    """Issue 9, defect 5: https was spoken as plain HTTP; a password in the URL was printed."""
+    problems = problems_of(mutated(set_key("supervisor.url", url)))
+    assert len(problems) == 1 and problems[0].startswith(f"{PATH}: supervisor.url: {says}"), problems
+    assert "hunter2" not in problems[0] and "admin" not in problems[0]
+
+
+def test_a_missing_tls_ca_file_is_a_config_error(tmp_path: Path) -> None:
+    """Issue 9, defect 4: verification needs a CA; a missing file stops the daemon at start."""
+    absent = str(tmp_path / "absent-ca.pem")
+    problems = problems_of(mutated(set_key("monitor.tls_ca", absent)))
+    assert problems == [f"{PATH}: monitor.tls_ca: cannot read {absent}; expected a readable CA certificate file"]
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = parse_config(mutated(set_key("monitor.tls_ca", str(ca))), PATH)
+    assert config.monitor.tls_verify_cert and config.monitor.tls_verify_identity, "verification on by default"
+    relaxed = mutated(set_key("monitor.tls_ca", str(ca)), set_key("monitor.tls_verify_identity", False))
+    assert parse_config(relaxed, PATH).monitor.tls_verify_identity is False
+    assert "true or false" in problems_of(mutated(set_key("monitor.tls_verify_cert", "yes")))[0]

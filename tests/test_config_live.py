@@ -21,10 +21,15 @@ from ha.config import load_config
 from ha.livecheck import Finding, live_findings
 from ha.mysql import MySQL
 from ha.sandbox.cluster import Sandbox
+from ha.sandbox.wiring import MONITOR_GRANTS
 
 pytestmark = needs_servers
 FINISHED = "failover finished! : master2 is new master"
-HOST = "127.0.0.1"
+
+
+def host(box: Sandbox) -> str:
+    """The host part of the sandbox's accounts (127.% on the same-port lab)."""
+    return str(box.layout().get("client_host") or "127.0.0.1")
 
 
 def mysqlha(box: Sandbox, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -64,22 +69,22 @@ def test_a_missing_reload_grant_on_master2(healthy_sandbox: Sandbox) -> None:
     box = healthy_sandbox
     user = box.config.monitor.credentials.user
     with as_root(box, "M2") as cur:
-        cur.execute(f"REVOKE RELOAD ON *.* FROM '{user}'@'{HOST}'")
+        cur.execute(f"REVOKE RELOAD ON *.* FROM '{user}'@'{host(box)}'")
     try:
         finding = only(findings(box), "master2", "lacks RELOAD")
         assert "RESET SLAVE ALL" in finding.problem and "promote master2" in finding.problem
-        assert finding.fix == f"on master2: GRANT RELOAD ON *.* TO '{user}'@'{HOST}';"
+        assert finding.fix == f"on master2: GRANT RELOAD ON *.* TO '{user}'@'{host(box)}';"
         result = mysqlha(box, "check-config")
         assert result.returncode == 1
         lines = result.stdout.splitlines()
         assert lines[0].endswith("config valid (4 nodes, 10 proxy programs)"), "config valid comes first"
-        assert f"  fix: on master2: GRANT RELOAD ON *.* TO '{user}'@'{HOST}';" in lines
+        assert f"  fix: on master2: GRANT RELOAD ON *.* TO '{user}'@'{host(box)}';" in lines
         report = json.loads(mysqlha(box, "check-config", "--json").stdout)
         assert report["valid"] is True and report["ok"] is False
         assert [f["node"] for f in report["findings"]] == ["master2"]
     finally:
         with as_root(box, "M2") as cur:
-            cur.execute(f"GRANT RELOAD ON *.* TO '{user}'@'{HOST}'")
+            cur.execute(f"GRANT RELOAD ON *.* TO '{user}'@'{host(box)}'")
 
 
 def test_the_daemon_refuses_to_start_without_the_grants_a_failover_needs(healthy_sandbox: Sandbox) -> None:
@@ -87,8 +92,8 @@ def test_the_daemon_refuses_to_start_without_the_grants_a_failover_needs(healthy
     user = box.config.monitor.credentials.user
     states = box.supervisor().states()
     with as_root(box, "M2") as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON *.* FROM '{user}'@'{HOST}'")
-        cur.execute(f"GRANT SLAVE MONITOR, BINLOG MONITOR ON *.* TO '{user}'@'{HOST}'")
+        cur.execute(f"REVOKE ALL PRIVILEGES ON *.* FROM '{user}'@'{host(box)}'")
+        cur.execute(f"GRANT SLAVE MONITOR, BINLOG MONITOR ON *.* TO '{user}'@'{host(box)}'")
     try:
         result = mysqlha(box, "run")
         assert result.returncode == 2, result.stdout + result.stderr
@@ -98,10 +103,7 @@ def test_the_daemon_refuses_to_start_without_the_grants_a_failover_needs(healthy
         assert box.supervisor().states() == states
     finally:
         with as_root(box, "M2") as cur:
-            cur.execute(
-                "GRANT SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, "
-                f"READ_ONLY ADMIN, RELOAD ON *.* TO '{user}'@'{HOST}'"
-            )
+            cur.execute(f"GRANT {MONITOR_GRANTS} ON *.* TO '{user}'@'{host(box)}'")
 
 
 def test_after_commit_on_master1(healthy_sandbox: Sandbox) -> None:
@@ -115,19 +117,29 @@ def test_after_commit_on_master1(healthy_sandbox: Sandbox) -> None:
             cur.execute("SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC")
 
 
-def test_a_slow_heartbeat_against_replica_silence(healthy_sandbox: Sandbox) -> None:
+def test_a_slow_heartbeat_is_a_warning_naming_what_it_costs(healthy_sandbox: Sandbox) -> None:
+    """The server's default 30 s heartbeat is safe (a replica votes only past its own period), but slow."""
+
     def period(seconds: float) -> None:
         with as_root(healthy_sandbox, "S1") as cur:
             cur.execute("STOP SLAVE")
             cur.execute(f"CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = {seconds}")
             cur.execute("START SLAVE")
 
+    def slow() -> list[str]:
+        report = json.loads(mysqlha(healthy_sandbox, "check-config", "--json").stdout)
+        assert report["ok"], report["findings"]
+        return [line for line in report["slow_detection"] if line.startswith("slave3 ")]
+
     period(30)
     try:
-        finding = only(findings(healthy_sandbox), "slave3", "heartbeat is every 30 s")
-        assert "replica_silence (3 s)" in finding.problem and "MASTER_HEARTBEAT_PERIOD = 1" in finding.fix
-    finally:
+        (warning,) = slow()
+        assert warning.startswith("slave3 heartbeat 30 s: a hung master1 is confirmed only after ~33 s")
+        assert "set MASTER_HEARTBEAT_PERIOD=1" in warning
         period(1)
+        assert slow() == []
+    finally:
+        period(30)
 
 
 def test_gtid_strict_mode_off(healthy_sandbox: Sandbox) -> None:
@@ -146,27 +158,28 @@ def test_no_replication_user_on_master2(healthy_sandbox: Sandbox) -> None:
     assert box.config.replication is not None
     repl = box.config.replication.user
     with as_root(box, "M2") as cur:
-        cur.execute(f"DROP USER '{repl}'@'{HOST}'")
+        cur.execute(f"DROP USER '{repl}'@'{host(box)}'")
     try:
         finding = only(findings(box), "master2", f"replication user {repl} cannot log in from here (1045)")
         assert f"GRANT REPLICATION SLAVE ON *.* TO '{repl}'@" in finding.fix
     finally:
         with as_root(box, "M2") as cur:
-            cur.execute(f"CREATE USER '{repl}'@'{HOST}' IDENTIFIED BY '{box.password('repl')}'")
-            cur.execute(f"GRANT REPLICATION SLAVE ON *.* TO '{repl}'@'{HOST}'")
+            cur.execute(f"CREATE USER '{repl}'@'{host(box)}' IDENTIFIED BY '{box.password('repl')}'")
+            cur.execute(f"GRANT REPLICATION SLAVE ON *.* TO '{repl}'@'{host(box)}'")
 
 
 def test_no_health_check_user_on_a_replica(healthy_sandbox: Sandbox) -> None:
     box = healthy_sandbox
     user = box.config.proxies.health_check_user
     with as_root(box, "S1") as cur:
-        cur.execute(f"DROP USER '{user}'@'{HOST}'")
+        cur.execute(f"DROP USER '{user}'@'{host(box)}'")
     try:
         finding = only(findings(box), "slave3", f"health check user {user} cannot log in (1045)")
-        assert finding.fix == f"on slave3: CREATE USER '{user}'@'{HOST}';  -- no password, no privileges"
+        proxies = {program.listen_host for program in box.config.proxies.programs.values()}
+        assert finding.fix == f"on slave3: CREATE USER '{user}'@'{proxies.pop()}';  -- no password, no privileges"
     finally:
         with as_root(box, "S1") as cur:
-            cur.execute(f"CREATE USER '{user}'@'{HOST}'")
+            cur.execute(f"CREATE USER '{user}'@'{host(box)}'")
 
 
 def test_log_slave_updates_off_on_master2(healthy_sandbox: Sandbox) -> None:
@@ -227,7 +240,7 @@ def test_a_switchover_refuses_before_step_1_without_the_grants(healthy_sandbox: 
     box = healthy_sandbox
     user = box.config.monitor.credentials.user
     with as_root(box, "M1") as cur:
-        cur.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'{HOST}'")
+        cur.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'{host(box)}'")
     try:
         result = mysqlha(box, "switchover", "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
@@ -239,7 +252,7 @@ def test_a_switchover_refuses_before_step_1_without_the_grants(healthy_sandbox: 
         assert all(box.supervisor().states()[name] == "RUNNING" for name in box.config.proxies.normal)
     finally:
         with as_root(box, "M1") as cur:
-            cur.execute(f"GRANT READ_ONLY ADMIN ON *.* TO '{user}'@'{HOST}'")
+            cur.execute(f"GRANT READ_ONLY ADMIN ON *.* TO '{user}'@'{host(box)}'")
 
 
 def test_an_errant_transaction_on_master2(healthy_sandbox: Sandbox) -> None:
@@ -264,7 +277,7 @@ def test_the_plan_refuses_before_step_1_without_the_grants(make_sandbox: Callabl
     wait_for(lambda: log_lines(box).count("ok") >= 4, 30, "the daemon's first checks")
     user = box.config.monitor.credentials.user
     with as_root(box, "M2") as cur:
-        cur.execute(f"REVOKE RELOAD, READ_ONLY ADMIN ON *.* FROM '{user}'@'{HOST}'")
+        cur.execute(f"REVOKE RELOAD, READ_ONLY ADMIN ON *.* FROM '{user}'@'{host(box)}'")
     normal = set(box.config.proxies.normal)
     box.server("M1").kill()
     wait_for(lambda: any("failover NOT STARTED" in line for line in log_lines(box)), 30, "the refusal")
@@ -278,7 +291,7 @@ def test_the_plan_refuses_before_step_1_without_the_grants(make_sandbox: Callabl
         assert cur.fetchone()[0] == 1, "master2 untouched"
     assert FINISHED not in log_lines(box)
     with as_root(box, "M2") as cur:
-        cur.execute(f"GRANT RELOAD, READ_ONLY ADMIN ON *.* TO '{user}'@'{HOST}'")
+        cur.execute(f"GRANT RELOAD, READ_ONLY ADMIN ON *.* TO '{user}'@'{host(box)}'")
     wait_for(lambda: FINISHED in log_lines(box), 30, "the failover once the grants are back")
 
 

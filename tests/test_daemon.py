@@ -22,31 +22,29 @@ INTERVAL, FAILURES = 0.5, 4
 DEADLINE = INTERVAL * FAILURES + 20  # detection plus a generous margin
 
 
-def daemon_sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    box = make_sandbox(interval=INTERVAL, failures=FAILURES)
+def daemon_sandbox(make_sandbox: Callable[..., Sandbox], **options: object) -> Sandbox:
+    box = make_sandbox(interval=INTERVAL, failures=FAILURES, **options)
     wait_for(lambda: log_lines(box).count("ok") >= 4, 30, "the daemon's first checks")
     return box
 
 
-def write_port(box: Sandbox, program: str = "mysql-proxy-master1") -> int:
-    """Insert a row through a proxy program's port; return the server port that took it."""
+def write_node(box: Sandbox, program: str = "mysql-proxy-master1") -> str:
+    """Insert a row through a proxy program's port; return the node that took it."""
     listen = box.config.proxies.programs[program]
     with box.app(listen.listen_host, listen.listen_port) as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS writes (id INT AUTO_INCREMENT PRIMARY KEY, at DOUBLE)")
         cur.execute("INSERT INTO writes (at) VALUES (%s)", (time.time(),))
-        cur.execute("SELECT @@port")
-        return cur.fetchone()[0]
+        return box.node_of(cur)
 
 
-def read_ports(box: Sandbox, programs: tuple[str, ...] = ("mysql-proxy-slave1", "mysql-proxy-slave2")) -> set[int]:
-    """The server ports that answer through the read ports, over several connections each."""
+def read_nodes(box: Sandbox, programs: tuple[str, ...] = ("mysql-proxy-slave1", "mysql-proxy-slave2")) -> set[str]:
+    """The nodes that answer through the read ports, over several connections each."""
     seen = set()
     for name in programs:
         program = box.config.proxies.programs[name]
         for _ in range(4):
             with box.app(program.listen_host, program.listen_port) as cur:
-                cur.execute("SELECT @@port")
-                seen.add(cur.fetchone()[0])
+                seen.add(box.node_of(cur))
     return seen
 
 
@@ -54,6 +52,15 @@ def read_only(box: Sandbox, node: str) -> int:
     with box.server(node).root() as cur:
         cur.execute("SELECT @@global.read_only")
         return cur.fetchone()[0]
+
+
+def table_on_m2(box: Sandbox) -> bool:
+    with box.server("M2").root() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            ("app", "writes"),
+        )
+        return cur.fetchone()[0] == 1
 
 
 def daemon_pid(box: Sandbox) -> int:
@@ -65,12 +72,12 @@ def test_m1_killed_fails_over_to_m2_once(make_sandbox: Callable[..., Sandbox]) -
     config = box.config
     pid = daemon_pid(box)
     box.server("M1").kill()
-    m2 = config.candidate.port
-    wait_for(lambda: write_port(box) == m2, DEADLINE, "writes through the master port landing on M2")
+    m2 = config.candidate.name
+    wait_for(lambda: write_node(box) == m2, DEADLINE, "writes through the master port landing on M2")
     wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), 10, "the failover to finish")
-    assert write_port(box, "mysql-proxy-master2") == m2
+    assert write_node(box, "mysql-proxy-master2") == m2
     assert read_only(box, "M2") == 0
-    assert read_ports(box) == {box.server("S2").node.port}
+    assert read_nodes(box) == {box.server("S2").node.name}
     lines = log_lines(box)
     assert "master1 fail detected!" in lines
     assert lines.count("master1 failing: failover starting") == 1
@@ -85,15 +92,15 @@ def test_m1_killed_fails_over_to_m2_once(make_sandbox: Callable[..., Sandbox]) -
 def test_m2_stopped_reads_go_to_s1_and_writes_stay_on_m1(make_sandbox: Callable[..., Sandbox]) -> None:
     box = daemon_sandbox(make_sandbox)
     box.server("M2").stop()
-    s1 = box.server("S1").node.port
+    s1 = box.server("S1").node.name
     wait_for(lambda: "failover finished! : master2/slave4 has been purged" in log_lines(box), DEADLINE, "case 2")
-    assert read_ports(box) == {s1}
-    assert write_port(box) == box.config.master.port
+    assert read_nodes(box) == {s1}
+    assert write_node(box) == box.config.master.name
     assert "master2 failing: failover starting" in log_lines(box)
 
 
 def test_frozen_m1_counts_as_failed_and_is_fenced_when_thawed(make_sandbox: Callable[..., Sandbox]) -> None:
-    box = daemon_sandbox(make_sandbox)
+    box = daemon_sandbox(make_sandbox, heartbeat=1)  # a hung master is told by its stopped heartbeats
     m1 = box.server("M1")
     pid = m1.signal(signal.SIGSTOP)
     try:
@@ -117,7 +124,7 @@ def test_short_outage_below_threshold_causes_no_failover(make_sandbox: Callable[
     time.sleep(INTERVAL * (FAILURES + 2))
     lines = log_lines(box)
     assert not any("failover starting" in line for line in lines)
-    assert write_port(box) == box.config.master.port
+    assert write_node(box) == box.config.master.name
 
 
 def test_daemon_killed_mid_failover_resumes_and_completes_once(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -129,20 +136,22 @@ def test_daemon_killed_mid_failover_resumes_and_completes_once(make_sandbox: Cal
     supervisor.rpc.supervisor.signalProcess("mysqlcheck", "HUP")
     wait_for(lambda: any("SIGHUP: config reloaded" in line for line in log_lines(box)), 10, "config reload")
 
-    with box.server("M2").root() as cur:
-        cur.execute("STOP SLAVE SQL_THREAD")  # M2 receives (and acks) but does not apply
-    written = [write_port(box) for _ in range(20)]
-    assert set(written) == {box.config.master.port}
-    box.server("M1").kill()
-    wait_for(lambda: any("safe point" in line for line in log_lines(box)), DEADLINE, "the catch-up step to fail")
-    assert read_only(box, "M2") == 1, "not promoted before it applied what it received"
+    written = [write_node(box)]  # creates app.writes
+    wait_for(lambda: table_on_m2(box), 10, "app.writes on M2")
+    with box.server("M2").root(timeout=120) as lock:
+        lock.execute("LOCK TABLES app.writes WRITE")  # M2 receives (and acks) but cannot apply
+        written += [write_node(box) for _ in range(19)]
+        assert set(written) == {box.config.master.name}
+        box.server("M1").kill()
+        wait_for(lambda: any("safe point" in line for line in log_lines(box)), DEADLINE, "the catch-up step to fail")
+        assert read_only(box, "M2") == 1, "not promoted before it applied what it received"
 
-    first_pid = daemon_pid(box)
-    os.kill(first_pid, signal.SIGKILL)
-    wait_for(lambda: daemon_pid(box) not in (0, first_pid), 30, "supervisord to restart the daemon")
-    wait_for(lambda: any("resuming at step 3" in line for line in log_lines(box)), 30, "the restarted daemon resumes")
-    with box.server("M2").root() as cur:
-        cur.execute("START SLAVE SQL_THREAD")
+        first_pid = daemon_pid(box)
+        os.kill(first_pid, signal.SIGKILL)
+        wait_for(lambda: daemon_pid(box) not in (0, first_pid), 30, "supervisord to restart the daemon")
+        resumed = "resuming at step 3"
+        wait_for(lambda: any(resumed in line for line in log_lines(box)), 30, "the restarted daemon resumes")
+        lock.execute("UNLOCK TABLES")
     wait_for(lambda: "failover finished! : master2 is new master" in log_lines(box), 30, "the failover to finish")
     lines = log_lines(box)
     assert sum(1 for line in lines if line.startswith("  step 1/5") and line.endswith(")")) == 1
@@ -151,7 +160,7 @@ def test_daemon_killed_mid_failover_resumes_and_completes_once(make_sandbox: Cal
     with box.server("M2").root() as cur:
         cur.execute("SELECT COUNT(*) FROM app.writes")
         assert cur.fetchone()[0] == 20, "every acknowledged write is on the new master"
-    assert write_port(box) == box.config.candidate.port
+    assert write_node(box) == box.config.candidate.name
 
 
 def test_sigterm_exits_zero(healthy_sandbox: Sandbox) -> None:
@@ -212,7 +221,7 @@ def test_passwords_never_logged(make_sandbox: Callable[..., Sandbox]) -> None:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert box.password("monitor") not in ps
     with pytest.raises(pymysql.err.OperationalError):
-        write_port(box, "mysql-proxy-slave1")  # reads go to S2 which is read_only
+        write_node(box, "mysql-proxy-slave1")  # reads go to S2 which is read_only
 
 
 def test_sighup_with_an_invalid_config_keeps_the_old_one(make_sandbox: Callable[..., Sandbox]) -> None:

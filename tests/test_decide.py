@@ -61,8 +61,21 @@ NO_CLIENT = replace(OK, semi_sync_clients=0)
 ARMED = DaemonState(semi_sync_seen=True, master_position="0-1-10")
 
 
-def view(node: str, io: str = "Connecting", received: str = "0-1-10", heartbeats: int = 7) -> Witness:
-    return Witness(node, ReplicaView(node, io, True, "127.0.0.1", 3306, received, received, heartbeats))
+def view(
+    node: str,
+    io: str = "Connecting",
+    received: str = "0-1-10",
+    heartbeats: int = 7,
+    period: float | None = 1.0,
+    config: Config | None = None,
+    source: str | None = None,
+) -> Witness:
+    """``node``'s view of its configured source (or of ``source``), heartbeat every ``period`` s."""
+    config = config or CONFIG
+    of = config.nodes[source or config.nodes[node].source or ""]
+    return Witness(
+        node, ReplicaView(node, io, True, of.host, of.port, received, received, heartbeats, heartbeat_period=period)
+    )
 
 
 GONE = {"master2": view("master2"), "slave3": view("slave3"), "slave4": view("slave4")}
@@ -295,7 +308,53 @@ def test_a_connected_replica_that_hears_nothing_agrees_the_master_is_gone() -> N
         if decision.actions and started_at is None:
             started_at, action = second, decision.actions
     assert action == (StartFailover("master_down", "master1"),)
-    assert started_at == 3, "counters unchanged for replica_silence (3 s) after the first failed check"
+    assert started_at == 4, "counters unchanged for one heartbeat period (1 s) + replica_silence (3 s)"
+
+
+def quiet_decisions(witnesses: dict[str, Witness], seconds: range, config: Config = CONFIG) -> list[int]:
+    """The seconds at which the daemon starts a failover while master1 fails and the counters do not move."""
+    state, starts = at(0), []
+    for second in seconds:
+        decision = decide(snapshot(DOWN, OK, witnesses=witnesses), state, config, WALL + second)
+        state = decision.state if not decision.actions else at(0, witness_progress=decision.state.witness_progress)
+        starts += [second] if decision.actions else []
+    return starts
+
+
+def test_an_idle_master_with_the_default_heartbeat_is_not_dead_after_replica_silence() -> None:
+    """Issue 9, defect 1: 30 s heartbeat, no writes: 3 s of silence says nothing; 33 s does."""
+    witnesses = {"master2": view("master2", io="Yes", period=30.0), "slave3": view("slave3", io="Yes", period=30.0)}
+    assert quiet_decisions(witnesses, range(33)) == []
+    assert quiet_decisions(witnesses, range(35))[:1] == [33]
+
+
+def test_heartbeats_off_or_unknown_never_confirm_a_connected_source_dead() -> None:
+    for period in (0.0, None):
+        witnesses = {"master2": view("master2", io="Yes", period=period), "slave3": view("slave3")}
+        assert quiet_decisions(witnesses, range(120)) == [], period
+
+
+def test_a_replica_of_another_node_is_no_witness() -> None:
+    """Issue 9, defect 2: slave3 moved to master2 (connected, hearing it) says nothing about master1."""
+    witnesses = {**GONE, "slave3": view("slave3", io="Yes", source="master2")}
+    decision = decide(snapshot(DOWN, OK, witnesses=witnesses), at(2), CONFIG, WALL)
+    assert decision.actions == (StartFailover("master_down", "master1"),)
+
+
+def test_on_same_port_hosts_a_witness_is_told_by_host_and_port() -> None:
+    data = yaml.safe_load(CLASSIC.read_text())
+    for section in ("monitor", "replication"):
+        data[section].pop("password_file")
+        data[section]["password"] = "secret"
+    data["monitor"]["failures"] = 3
+    for index, spec in enumerate(data["nodes"].values()):
+        spec.update(host=f"127.9.9.{11 + index}", port=3306)
+    config = parse_config(data, str(CLASSIC))
+    elsewhere = {**GONE, "slave3": view("slave3", io="Yes", config=config, source="master2")}
+    decision = decide(snapshot(DOWN, OK, witnesses=elsewhere), at(2), config, WALL)
+    assert decision.actions == (StartFailover("master_down", "master1"),), "port 3306 alone is not master1"
+    hearing = {**GONE, "slave3": view("slave3", io="Yes", config=config)}
+    assert decide(snapshot(DOWN, OK, witnesses=hearing), at(2), config, WALL).actions == ()
 
 
 def test_moving_heartbeats_keep_vetoing() -> None:
@@ -382,3 +441,15 @@ def test_the_count_stops_at_the_threshold_then_says_already_failed_over() -> Non
         snapshot(DOWN, OK), at(9, phase="failed_over", case="master_down", failed_node="master1"), CONFIG, WALL
     )
     assert after.lines[2].endswith("; still failing, already failed over")
+
+
+def test_slow_heartbeats_are_named_with_the_time_they_cost() -> None:
+    from ha.heartbeat import slow_detection
+
+    views = {name: view(name, io="Yes", period=p).view for name, p in (("master2", 30.0), ("slave3", 1.0))}
+    views["slave4"] = view("slave4", period=0.0).view
+    warnings = slow_detection(CONFIG, views)
+    assert warnings[0].startswith("master2 heartbeat 30 s: a hung master1 is confirmed only after ~33 s")
+    assert "set MASTER_HEARTBEAT_PERIOD=1" in warnings[0]
+    assert warnings[1].startswith("slave4 heartbeat off (or unknown): a hung master2")
+    assert len(warnings) == 2, "slave3's 1 s heartbeat is fine"

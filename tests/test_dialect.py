@@ -117,7 +117,8 @@ def test_detect_refuses_text_without_a_version(version: str) -> None:
 
 
 HEARTBEAT = (
-    "SELECT COUNT_RECEIVED_HEARTBEATS FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME = ''"
+    "SELECT s.COUNT_RECEIVED_HEARTBEATS, c.HEARTBEAT_INTERVAL FROM performance_schema.replication_connection_status s"
+    " JOIN performance_schema.replication_connection_configuration c USING (CHANNEL_NAME) WHERE CHANNEL_NAME = ''"
 )
 SEMI_SYNC_STATUS = (
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients',"
@@ -126,15 +127,15 @@ SEMI_SYNC_STATUS = (
 )
 MARIADB_CHANGE = (
     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s,"
-    " MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1"
+    " MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1"
 )
 MYSQL_OLD_CHANGE = (
     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s,"
-    " MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1"
+    " MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1"
 )
 MYSQL_NEW_CHANGE = (
     "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s,"
-    " SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1"
+    " SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1"
 )
 SEMI_OFF_OLD = ["SET GLOBAL rpl_semi_sync_slave_enabled = OFF", "SET GLOBAL rpl_semi_sync_master_enabled = OFF"]
 SEMI_OFF_NEW = ["SET GLOBAL rpl_semi_sync_replica_enabled = OFF", "SET GLOBAL rpl_semi_sync_source_enabled = OFF"]
@@ -193,6 +194,12 @@ def test_version_boundaries(dialect: Dialect, version: str, expected: tuple[str,
     assert (dialect.replica_status_sql(), dialect.change_source_sql(), dialect.semi_sync_off_sql()) == expected
 
 
+def test_change_source_sql_sets_a_heartbeat_only_when_asked() -> None:
+    assert MARIADB.change_source_sql(1).endswith("MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1")
+    assert MYSQL84.change_source_sql(0.5).endswith("SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=0.5")
+    assert "HEARTBEAT" not in MARIADB.change_source_sql() + MYSQL57.change_source_sql()
+
+
 def test_change_source_sql_takes_host_port_user_password_in_order() -> None:
     for dialect in DIALECTS:
         sql = dialect.change_source_sql()
@@ -207,13 +214,13 @@ def test_change_source_sql_takes_host_port_user_password_in_order() -> None:
             MARIADB,
             MARIADB_ROW,
             None,
-            ReplicaView("master2", "Yes", True, "127.0.0.1", 13400, "0-1-2", "0-1-2", 5, lag=0.0),
+            ReplicaView("master2", "Yes", True, "127.0.0.1", 13400, "0-1-2", "0-1-2", 5, lag=0.0, heartbeat_period=1.0),
         ),
         (
             MARIADB,
             {**MARIADB_ROW, "Slave_IO_Running": "Preparing", "Slave_SQL_Running": "No", "Last_SQL_Error": "boom"},
             9,
-            ReplicaView("master2", "Connecting", False, "127.0.0.1", 13400, "0-1-2", "0-1-2", 9, "", "boom", 0.0),
+            ReplicaView("master2", "Connecting", False, "127.0.0.1", 13400, "0-1-2", "0-1-2", 9, "", "boom", 0.0, 1.0),
         ),
         (
             MYSQL80,
@@ -355,3 +362,17 @@ def test_semi_sync(status: dict[str, str], expected: tuple[bool | None, int | No
 )
 def test_wait_succeeded(dialect: Dialect, result: int | str | None, expected: bool) -> None:
     assert dialect.wait_succeeded(result) is expected
+
+
+def test_change_source_sql_with_tls_verifies_the_source() -> None:
+    sql = MARIADB.change_source_sql(None, "/etc/mysql/ca's 100%.pem")
+    assert sql.endswith("MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca\\'s 100%%.pem', MASTER_SSL_VERIFY_SERVER_CERT=1")
+    assert sql.count("%s") == 4
+    assert MYSQL84.change_source_sql(None, "/ca.pem", tls_verify=False).endswith(
+        "SOURCE_SSL=1, SOURCE_SSL_CA='/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=0"
+    )
+
+
+def test_start_sql_thread_sql() -> None:
+    assert MARIADB.start_sql_thread_sql() == "START SLAVE SQL_THREAD"
+    assert MYSQL84.start_sql_thread_sql() == "START REPLICA SQL_THREAD"

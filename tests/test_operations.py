@@ -10,8 +10,9 @@ import threading
 from collections.abc import Callable
 
 from conftest import log_lines, needs_servers, wait_for
-from test_safety import FINISHED, Writer, read_only, started, state
+from test_safety import FINISHED, Writer, read_only, reconfigure, started, state
 
+from ha.mysql import replica_status
 from ha.sandbox.cluster import Sandbox
 from ha.state import StateStore
 
@@ -52,7 +53,10 @@ def test_status_and_check_config_of_a_healthy_cluster(make_sandbox: Callable[...
     assert data["nodes"]["master2"]["source"] == "master1" and data["nodes"]["slave4"]["source"] == "master2"
     assert data["nodes"]["master1"]["read_only"] is False and data["nodes"]["master1"]["semi_sync_clients"] == 1
     assert data["programs"]["mysql-proxy-master1"]["state"] == "RUNNING"
-    assert mysqlha(box, "check-config").returncode == 0
+    healthy = mysqlha(box, "check-config")
+    assert healthy.returncode == 0, "a slow heartbeat is a warning, not a mismatch"
+    assert "warning: master2 heartbeat 30 s: a hung master1 is confirmed only after ~33 s" in healthy.stdout
+    assert "set MASTER_HEARTBEAT_PERIOD=1" in healthy.stdout
 
     with box.server("S1").root() as cur:
         cur.execute("SET GLOBAL read_only = OFF")
@@ -172,6 +176,36 @@ def test_failback_after_a_crash_rearms_the_daemon(make_sandbox: Callable[..., Sa
     wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover")
 
 
+def source_of(box: Sandbox, node: str) -> tuple[str, int] | None:
+    with box.server(node).root() as cur:
+        view = replica_status(cur)
+    return None if view is None else (view.source_host, view.source_port)
+
+
+def test_failback_moves_a_repointed_replica_back_on_same_port_hosts(make_sandbox: Callable[..., Sandbox]) -> None:
+    """Issue 9, defect 2: every node on 3306; slave3, repointed to master2 by the failover, goes
+    back to master1 on failback (not "already there" by port), and does not veto the next failover."""
+    box = started(make_sandbox)
+    master1, master2 = box.config.master, box.config.candidate
+    assert master1.port == master2.port == 3306
+    reconfigure(box, lambda d: d["failover"].update(repoint_replicas=True))
+    box.server("M1").kill()
+    wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
+    assert source_of(box, "slave3") == (master2.host, 3306)
+    box.server("M1").start()
+    box.server("M1").wait_ready()
+    wait_for(lambda: read_only(box, "M1") == 1, 10, "the returning master fenced")
+    back = mysqlha(box, "failback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert source_of(box, "slave3") == (master1.host, 3306), back.stdout
+    checked = mysqlha(box, "check-config")
+    assert checked.returncode == 0, checked.stdout
+    assert status_json(box)["nodes"]["slave3"]["source"] == "master1"
+    wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master1 with semi-sync again")
+    box.server("M1").kill()
+    wait_for(lambda: log_lines(box).count(FINISHED) == 2, 30, "a second failover, not vetoed by slave3")
+
+
 def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callable[..., Sandbox]) -> None:
     """Keep master2 as master: the config is rewritten, the daemon re-armed, and a master2 crash fails over."""
     box = started(make_sandbox)
@@ -195,8 +229,7 @@ def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callabl
     wait_for(lambda: "failover finished! : master1 is new master" in log_lines(box), 30, "a failover back to master1")
     program = box.config.proxies.programs["mysql-proxy-master1"]
     with box.app(program.listen_host, program.listen_port) as cur:
-        cur.execute("SELECT @@port")
-        assert cur.fetchone()[0] == master1.node.port
+        assert box.node_of(cur) == master1.node.name
 
 
 def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -205,6 +238,9 @@ def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbo
     wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
     box.server("M1").start()
     box.server("M1").wait_ready()
+    # Fenced first: while master1 is writable the fence ends every session waiting for a semi-sync
+    # ACK (it has no semi-sync replica), and this write would be one of them.
+    wait_for(lambda: read_only(box, "M1") == 1, 10, "the returning master fenced")
     with box.server("M1").root() as cur:  # root may write despite read_only: a write M2 never saw
         cur.execute("CREATE TABLE app.errant (id INT PRIMARY KEY)")
     result = mysqlha(box, "failback")

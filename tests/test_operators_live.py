@@ -207,7 +207,8 @@ def test_a_blind_monitor_is_one_event_per_episode_in_hooks_metrics_and_history(
     def set_password(password: str) -> None:
         with box.server("M1").root() as cur:
             cur.execute("SET SESSION sql_log_bin = 0")
-            cur.execute(f"ALTER USER '{user}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+            host = box.layout().get("client_host") or "127.0.0.1"
+            cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
 
     def blind() -> int:
         return events.read_text().splitlines().count("monitoring_problem master1") if events.exists() else 0

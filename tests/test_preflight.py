@@ -8,13 +8,11 @@ from test_config import PATH, mutated, set_key, shipped
 from ha.config import parse_config
 from ha.dialect import Dialect
 from ha.preflight import ACTIONS, STATEMENTS, daemon_needs, granted, plan_needs
+from ha.sandbox.wiring import MONITOR_GRANTS
 
 MARIADB = Dialect("mariadb", (10, 11, 6))
 MYSQL = Dialect("mysql", (8, 0, 36))
-FULL = (
-    "GRANT RELOAD, BINLOG MONITOR, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, "
-    "SLAVE MONITOR ON *.* TO `mysqlha`@`127.0.0.1` IDENTIFIED BY PASSWORD '*BD8B5FBD6FCC92ED99'"
-)
+FULL = f"GRANT {MONITOR_GRANTS} ON *.* TO `mysqlha`@`127.%` IDENTIFIED BY PASSWORD '*BD8B5FBD6FCC92ED99'"
 
 
 def test_the_sandbox_grants_cover_every_statement() -> None:

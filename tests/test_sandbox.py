@@ -50,7 +50,8 @@ def test_replication_sources_use_gtid(healthy_sandbox: Sandbox) -> None:
             assert status is None
             continue
         assert status is not None
-        assert status["Master_Port"] == config.nodes[node.source].port, node.name
+        source = config.nodes[node.source]
+        assert (status["Master_Host"], status["Master_Port"]) == (source.host, source.port), node.name
         assert status["Using_Gtid"] == "Slave_Pos"
         assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
 
@@ -78,13 +79,11 @@ def test_every_proxy_program_routes_as_named(healthy_sandbox: Sandbox) -> None:
         supervisor.stop(config.proxies.normal)
         for program in config.proxies.programs.values():
             supervisor.start([program])
-            expected = {config.nodes[b].port for b in program.backends}
             seen = set()
             for _ in range(3 * len(program.backends)):
                 with box.app(program.listen_host, program.listen_port) as cur:
-                    cur.execute("SELECT @@port")
-                    seen.add(cur.fetchone()[0])
-            assert seen == expected, program.name
+                    seen.add(box.node_of(cur))
+            assert seen == set(program.backends), program.name
             supervisor.stop([program.name])
     finally:
         supervisor.stop(config.all_programs())
@@ -124,7 +123,8 @@ def test_freeze_and_thaw_a_server(healthy_sandbox: Sandbox) -> None:
     try:
         assert "frozen" in "\n".join(healthy_sandbox.status())
         with pytest.raises(pymysql.err.OperationalError) as caught:
-            pymysql.connect(host="127.0.0.1", port=server.node.port, user="x", connect_timeout=0.5, read_timeout=0.5)
+            node = server.node
+            pymysql.connect(host=node.host, port=node.port, user="x", connect_timeout=0.5, read_timeout=0.5)
         assert caught.value.args[0] == 2013
     finally:
         os.kill(pid, signal.SIGCONT)
@@ -142,11 +142,26 @@ def test_stop_and_start_a_replica_resumes_replication(healthy_sandbox: Sandbox) 
 
 
 def test_up_refuses_busy_ports_and_leaves_nothing_running(healthy_sandbox: Sandbox, tmp_path) -> None:
-    first = healthy_sandbox.config.master.port
+    taken = healthy_sandbox.config.master.host.rpartition(".")[0]
     other = Sandbox(tmp_path / "other", log=lambda line: None)
     with pytest.raises(MysqlhaError, match="ports in use"):
-        other.up(base_port=first)
+        other.up(hosts=taken)
     assert not other.running()
+
+
+def test_default_shape_is_same_port_own_address_with_the_shipped_heartbeat(healthy_sandbox: Sandbox) -> None:
+    """Lab shape 1: every server on 3306 of its own address, Master_Host that address, proxies on .1."""
+    config = healthy_sandbox.config
+    prefix = config.master.host.rpartition(".")[0]
+    assert {n.port for n in config.nodes.values()} == {3306}
+    assert sorted(n.host for n in config.nodes.values()) == [f"{prefix}.{i}" for i in range(11, 15)]
+    assert {p.listen for p in config.proxies.programs.values()} == {f"{prefix}.1:{p}" for p in (3031, 3032, 3041, 3042)}
+    for alias in ("M2", "S1", "S2"):
+        with healthy_sandbox.server(alias).root() as cur:
+            cur.execute("SHOW ALL SLAVES STATUS")
+            period = rows(cur)[0]["Slave_heartbeat_period"]
+            cur.execute("SELECT @@global.slave_net_timeout")
+            assert float(period) == cur.fetchone()[0] / 2, "tests run with the heartbeat as the server ships it"
 
 
 def test_cli_up_status_down(tmp_path) -> None:
@@ -160,6 +175,7 @@ def test_cli_up_status_down(tmp_path) -> None:
         )
         assert up.returncode == 0, up.stderr
         assert "up and verified" in up.stdout and f"127.0.0.1:{base + 10}" in up.stdout
+        assert "replication heartbeat TUNED: MASTER_HEARTBEAT_PERIOD=1" in up.stderr, "the sandbox says it tunes it"
         status = subprocess.run([*command, "status"], capture_output=True, text=True, timeout=30)
         assert status.stdout.count("running (pid") == 5  # four servers and supervisord
         pids = [s.pid() for s in box.servers().values()]

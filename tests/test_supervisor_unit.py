@@ -323,3 +323,10 @@ def test_server_proxy_talks_http_with_basic_auth(xmlrpc_server: tuple[int, list[
     endpoint = SupervisorEndpoint(url=f"http://127.0.0.1:{port}", username="u", password="p w", timeout=2.0)
     assert Supervisor(endpoint).states() == {"p": "RUNNING"}
     assert seen == [("/RPC2", f"Basic {base64.b64encode(b'u:p w').decode()}")]
+
+
+def test_an_endpoint_built_by_hand_with_https_or_credentials_is_refused_without_printing_them() -> None:
+    for url in ("https://10.0.0.5:9001", "http://admin:hunter2@10.0.0.5:9001"):
+        with pytest.raises(SupervisorError) as info:
+            Supervisor(SupervisorEndpoint(url=url))
+        assert "hunter2" not in str(info.value) and "admin" not in str(info.value)

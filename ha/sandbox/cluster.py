@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,9 +26,6 @@ from ha.sandbox.topology import example_topology, sandbox_config, write_secrets,
 from ha.sandbox.wiring import build_servers
 from ha.supervisor import Supervisor
 
-MONITOR_GRANTS = (
-    "SLAVE MONITOR, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN, RELOAD"
-)
 ALIASES = {"M1": "master", "M2": "candidate"}
 
 
@@ -40,19 +39,94 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def free_base_port(low: int = 20000, high: int = 40000) -> int:
-    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies)."""
+LAYOUT = (*range(4), *range(10, 16))  # nodes N..N+3, proxies N+10.. (spares up to N+15)
+
+
+def layout_free(base: int) -> bool:
+    return all(port_free("127.0.0.1", base + offset) for offset in LAYOUT)
+
+
+def free_base_port(low: int = 20000, high: int = 32700) -> int:
+    """A base port N in [low, high) with the sandbox layout free: N..N+3 and N+10..N+15 (spare proxies).
+
+    Below Linux's ephemeral range (32768-60999): a client's outgoing connection cannot take a port
+    between the check and the server's bind.
+    """
     for _ in range(200):
         base = random.randrange(low, high, 20)
-        if all(port_free("127.0.0.1", base + offset) for offset in (*range(4), *range(10, 16))):
+        if layout_free(base):
             return base
     raise MysqlhaError(f"no free port range found between {low} and {high}")
+
+
+CLASSIC_PROXY_PORTS = (3031, 3032, 3041, 3042)
+
+
+def free_host_block(proxy_ports: tuple[int, ...] = CLASSIC_PROXY_PORTS, node_port: int = 3306) -> str:
+    """A prefix 127.a.b whose .11-.14 have ``node_port`` free and whose .1 has the proxy ports free."""
+    for _ in range(200):
+        prefix = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}"
+        nodes = [(f"{prefix}.{11 + i}", node_port) for i in range(4)]
+        proxies = [(f"{prefix}.1", port) for port in proxy_ports]
+        if all(port_free(host, port) for host, port in nodes + proxies):
+            return prefix
+    raise MysqlhaError("no free 127.a.b.0/24 address block found for a same-port sandbox")
+
+
+def suggested_base_port() -> int:
+    """The first of 13300, 13400, ... with the whole layout free: a value easy to type and remember."""
+    for base in range(13300, 30000, 100):
+        if layout_free(base):
+            return base
+    return free_base_port()
+
+
+def port_holder(port: int) -> str:
+    """Who listens on TCP ``port``: "mariadbd, pid 812", or how to find out when /proc does not say."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                name = (proc / "comm").read_text().strip()
+                return f"{name}, pid {proc.name}"
+        except OSError:
+            continue
+    if inodes:
+        return f"a process of another user; `sudo ss -ltnp 'sport = :{port}'` names it"
+    return "not listening: a connection in use or a bind without listen"
+
+
+def busy_ports_message(busy: list[tuple[str, int]]) -> str:
+    """Which ports are taken, by whom, and the --base-port to pass instead."""
+    held = ", ".join(f"{host}:{port} ({port_holder(port)})" for host, port in busy)
+    base = suggested_base_port()
+    return (
+        f"ports in use: {held}. Pass --base-port {base} (nodes on {base}-{base + 3}, proxies on "
+        f"{base + 10}-{base + 13}; free now): `mysqlha sandbox up --base-port {base}`, or "
+        f"`bash scripts/demo.sh --base-port {base}` (demo.sh passes its options on to `sandbox up`)"
+    )
+
+
+def say(line: str) -> None:
+    """The sandbox's progress lines: on stderr, flushed, so they stay in order with errors when piped."""
+    print(line, file=sys.stderr, flush=True)
 
 
 class Sandbox:
     """A sandbox lives in ``directory``; every command finds its processes by pid files there."""
 
-    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = print) -> None:
+    def __init__(self, directory: str | os.PathLike[str], log: Callable[[str], None] = say) -> None:
         self.directory = Path(directory).resolve()
         self.log = log
         self._config: Config | None = None
@@ -78,11 +152,36 @@ class Sandbox:
     def supervisord_pid_file(self) -> Path:
         return self.directory / "supervisord.pid"
 
+    @property
+    def layout_path(self) -> Path:
+        return self.directory / "layout.json"
+
+    def layout(self) -> dict[str, object]:
+        """How the sandbox was laid out: accounts' client host, heartbeat, per-node network namespace."""
+        try:
+            data = json.loads(self.layout_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     def servers(self) -> dict[str, Server]:
+        netns = self.layout().get("netns") or {}
+        assert isinstance(netns, dict)
         return {
-            node.name: Server(node, self.directory / "nodes" / node.name, index + 1)
+            node.name: Server(
+                node,
+                self.directory / "nodes" / node.name,
+                index + 1,
+                ("ip", "netns", "exec", netns[node.name]) if node.name in netns else (),
+            )
             for index, node in enumerate(self.config.nodes.values())
         }
+
+    def node_of(self, cur: pymysql.cursors.Cursor) -> str:
+        """The node a session is connected to, by server_id (ports alone do not tell them apart)."""
+        cur.execute("SELECT @@server_id")
+        (server_id,) = cur.fetchone() or (None,)
+        return next(s.node.name for s in self.servers().values() if s.server_id == server_id)
 
     def server(self, name: str) -> Server:
         """A server by node name, or by M1/M2/S1/S2."""
@@ -112,8 +211,21 @@ class Sandbox:
         failures: int | None = None,
         daemon: bool = True,
         semi_sync_timeout_ms: int = 1000,
+        hosts: str | None = None,
+        heartbeat: float | None = 1.0,
+        netns: dict[str, str] | None = None,
+        client_host: str | None = None,
+        tls: dict[str, str] | None = None,
     ) -> float:
-        """Build, start and verify the sandbox; on any failure stop what was started and raise."""
+        """Build, start and verify the sandbox; on any failure stop what was started and raise.
+
+        Shapes: ports (``base_port``: every node on 127.0.0.1, its own port), same port own
+        address (``hosts``: a prefix a.b.c; nodes on .11-.14:3306, proxies on .1), and, with
+        ``netns`` (node -> network namespace), each server started inside its namespace.
+        ``heartbeat`` is the replication heartbeat period the sandbox sets (None: the server's
+        default, slave_net_timeout / 2 = 30 s). ``tls`` (ca, cert, key: file paths) turns TLS on
+        in every server and gives the monitor ``tls_ca``.
+        """
         started = time.monotonic()
         for tool in ("mariadbd", "mariadb-install-db", "haproxy", "supervisord"):
             binary(tool)
@@ -123,14 +235,31 @@ class Sandbox:
         (self.directory / "logs").mkdir(exist_ok=True)
         passwords = write_secrets(self.directory)
         template = yaml.safe_load(Path(topology or example_topology()).read_text())
-        write_yaml(sandbox_config(template, self.directory, base_port, interval, failures), self.config_path)
+        data = sandbox_config(template, self.directory, base_port, interval, failures, hosts)
+        if tls:
+            data["monitor"]["tls_ca"] = tls["ca"]
+        write_yaml(data, self.config_path)
+        client_host = client_host or ("127.%" if hosts else "127.0.0.1")
+        layout = {"client_host": client_host, "heartbeat": heartbeat, "netns": netns or {}}
+        self.layout_path.write_text(json.dumps(layout, indent=2) + "\n")
         self._config = None
         config = self.config
-        busy = [f"{host}:{port}" for host, port in self._ports() if not port_free(host, port)]
+        busy = [(host, port) for host, port in self._ports() if not port_free(host, port)] if not netns else []
         if busy:
-            raise MysqlhaError(f"ports in use: {', '.join(busy)} (another sandbox or server?); try --base-port")
+            raise MysqlhaError(busy_ports_message(busy))
+        if heartbeat is None:
+            self.log("replication heartbeat: the server's default (slave_net_timeout / 2 = 30 s as shipped)")
+        else:
+            self.log(
+                f"replication heartbeat TUNED: MASTER_HEARTBEAT_PERIOD={heartbeat:g} "
+                "(MariaDB's default is slave_net_timeout / 2 = 30 s)"
+            )
         try:
-            build_servers(list(self.servers().values()), config, passwords, semi_sync_timeout_ms)
+            servers = list(self.servers().values())
+            files: dict[str, object] | None = None
+            if tls:
+                files = {"ssl_ca": tls["ca"], "ssl_cert": tls["cert"], "ssl_key": tls["key"]}
+            build_servers(servers, config, passwords, semi_sync_timeout_ms, heartbeat, client_host, files)
             write_proxy_files(config, config.proxies.config_dir)
             self.supervisord_conf.write_text(supervisord_conf(self.directory, config, daemon))
             start_supervisord(self.supervisord_conf, self.supervisor(), config)
@@ -174,10 +303,11 @@ class Sandbox:
             )
             cur.execute("INSERT INTO sandbox_check (note) VALUES ('written through the master proxy')")
             row_id = cur.lastrowid
-            cur.execute("SELECT @@port, @@last_gtid")
-            port, gtid = one(cur)
-        if port != config.master.port:
-            raise MysqlhaError(f"{write_program.name} reached port {port}, expected {config.master.name}")
+            cur.execute("SELECT @@last_gtid")
+            (gtid,) = one(cur)
+            reached = self.node_of(cur)
+        if reached != config.master.name:
+            raise MysqlhaError(f"{write_program.name} reached {reached}, expected {config.master.name}")
         for server in servers.values():
             if server.node.source is None:
                 continue
@@ -188,13 +318,14 @@ class Sandbox:
                     raise MysqlhaError(f"{server.node.name} did not receive {gtid}")
         for name in config.proxies.normal:
             program = config.proxies.programs[name]
-            backend_ports = {config.nodes[b].port for b in program.backends}
             for _ in range(len(program.backends)):
                 with self.app(program.listen_host, program.listen_port) as cur:
-                    cur.execute("SELECT @@port, COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
-                    port, count = one(cur)
-                if port not in backend_ports or count != 1:
-                    raise MysqlhaError(f"{name} answered from port {port} with {count} rows; expected {backend_ports}")
+                    cur.execute("SELECT COUNT(*) FROM sandbox_check WHERE id = %s", (row_id,))
+                    (count,) = one(cur)
+                    answered = self.node_of(cur)
+                if answered not in program.backends or count != 1:
+                    expected = ", ".join(program.backends)
+                    raise MysqlhaError(f"{name} answered from {answered} with {count} rows; expected {expected}")
 
     def wait_replicating(self, server: Server, timeout: float) -> None:
         with server.root(timeout=timeout + 5) as cur:

@@ -81,6 +81,7 @@ class Server:
     node: Node
     home: Path
     server_id: int
+    launcher: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", NS): run it inside a network namespace
 
     @property
     def cnf(self) -> Path:
@@ -160,7 +161,7 @@ class Server:
         self.pid_file.unlink(missing_ok=True)
         with open(self.home / "mariadbd.out", "ab") as out:
             subprocess.Popen(
-                [binary("mariadbd", "mysqld"), f"--defaults-file={self.cnf}", *self._user_args()],
+                [*self.launcher, binary("mariadbd", "mysqld"), f"--defaults-file={self.cnf}", *self._user_args()],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,12 @@ from ha.errors import MysqlhaError
 from ha.render import daemon_program, proxy_programs
 from ha.sandbox.mariadb import binary, process_alive, read_pid, wait_gone
 from ha.supervisor import Supervisor
+
+
+def supervisor_tool(name: str) -> str:
+    """supervisord or supervisorctl: the one installed beside this interpreter first (the package's own)."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if os.access(beside, os.X_OK) else binary(name)
 
 
 def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
@@ -48,7 +55,9 @@ def supervisord_conf(directory: Path, config: Config, daemon: bool) -> str:
 
 def start_supervisord(conf: Path, supervisor: Supervisor, config: Config) -> None:
     """Start supervisord (it daemonizes), wait until it answers and the normal proxies serve."""
-    result = subprocess.run([binary("supervisord"), "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [supervisor_tool("supervisord"), "-c", str(conf)], capture_output=True, text=True, timeout=30
+    )
     if result.returncode != 0:
         raise MysqlhaError(f"supervisord did not start: {result.stdout}{result.stderr}")
     deadline = time.monotonic() + 15

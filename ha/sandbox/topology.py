@@ -38,6 +38,18 @@ def renumber(data: dict[str, Any], base_port: int) -> dict[str, Any]:
     return data
 
 
+def own_hosts(data: dict[str, Any], prefix: str, node_port: int = 3306) -> dict[str, Any]:
+    """Each node its own "host": ``prefix``.11, .12, ... in file order, all on ``node_port``;
+    every proxy on ``prefix``.1 with the template's (classic) port."""
+    data = copy.deepcopy(data)
+    for offset, spec in enumerate(data["nodes"].values()):
+        spec["host"] = f"{prefix}.{11 + offset}"
+        spec["port"] = node_port
+    for program in data["proxies"]["programs"].values():
+        program["listen"] = f"{prefix}.1:{_listen_port(str(program['listen']))}"
+    return data
+
+
 def _listen_port(listen: str) -> int:
     return int(listen.rpartition(":")[2])
 
@@ -48,9 +60,14 @@ def sandbox_config(
     base_port: int | None = None,
     interval: float | None = None,
     failures: int | None = None,
+    hosts: str | None = None,
 ) -> dict[str, Any]:
-    """The template with ports renumbered and every path inside ``directory``."""
-    data = renumber(template, base_port) if base_port is not None else copy.deepcopy(template)
+    """The template with ports renumbered (or each node on its own address of ``hosts``, a
+    three-octet prefix) and every path inside ``directory``."""
+    if hosts is not None:
+        data = own_hosts(template, hosts)
+    else:
+        data = renumber(template, base_port) if base_port is not None else copy.deepcopy(template)
     secret_dir = directory / "secrets"
     data["monitor"].pop("password", None)
     data["monitor"]["password_file"] = str(secret_dir / "monitor.password")

@@ -1,0 +1,90 @@
+"""Waits on a replica or source over one open session: threads running, GTIDs applied, ACK waits."""
+
+from __future__ import annotations
+
+import time
+
+import pymysql
+
+from ha.config import Node
+from ha.dialect import Dialect
+from ha.errors import StepFailed
+from ha.model import ReplicaView
+from ha.sqlbasics import Cursor, one, replica_status
+
+# A commit waiting for a semi-sync acknowledgement (MariaDB and MySQL word it alike).
+_ACK_WAIT = "STATE LIKE 'Waiting for semi-sync ACK%'"
+ACK_WAITERS_SQL = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {_ACK_WAIT} AND ID <> CONNECTION_ID()"
+
+
+def end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
+    """Kill the sessions waiting for a semi-sync ACK while no semi-sync replica is connected."""
+    cur.execute(dialect.semi_sync_status_sql())
+    _, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
+    if clients:
+        return []
+    cur.execute(ACK_WAITERS_SQL)
+    ended = []
+    for (thread_id,) in cur.fetchall():
+        try:
+            cur.execute("KILL CONNECTION %s", (int(thread_id),))
+            ended.append(int(thread_id))
+        except pymysql.err.Error as exc:
+            if not exc.args or exc.args[0] != 1094:  # ER_NO_SUCH_THREAD: it ended by itself
+                raise
+    return ended
+
+
+def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = replica_status(cur, dialect, replica.name)
+        if view is not None and view.io_running == "Yes" and view.sql_running:
+            return
+        if time.monotonic() > deadline:
+            error = (view.last_io_error or view.last_sql_error) if view else "no replica status"
+            raise StepFailed(f"{replica.name} not replicating after {timeout:g} s: {error}")
+        time.sleep(0.02)
+
+
+def execute_unless_unknown_variable(cur: Cursor, statement: str) -> None:
+    try:
+        cur.execute(statement)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] != 1193:  # ER_UNKNOWN_SYSTEM_VARIABLE
+            raise
+
+
+def wait_applied(cur: Cursor, dialect: Dialect, view: ReplicaView, timeout: float) -> None:
+    """Return once the SQL thread applied ``view.received``; StepFailed if it cannot or does not in time."""
+    if not view.received:
+        return
+    cur.execute(dialect.wait_applied_sql(), (view.received, 0))
+    if dialect.wait_succeeded(one(cur)[0]):
+        return
+    if not view.sql_running:
+        error = view.last_sql_error or "stopped by hand?"
+        raise StepFailed(
+            f"{view.node} cannot apply what it received ({view.received}): SQL thread not running: {error}"
+        )
+    deadline = time.monotonic() + timeout
+    while True:  # in slices, so an SQL thread that stops on an error is reported with it, not waited for
+        cur.execute(dialect.wait_applied_sql(), (view.received, 1))
+        (result,) = cur.fetchone() or (None,)
+        if dialect.wait_succeeded(result):
+            return
+        now = replica_status(cur, dialect, view.node)
+        if now is None or not now.sql_running:
+            error = (now.last_sql_error if now else "") or "stopped"
+            raise StepFailed(
+                f"{view.node} cannot apply what it received ({view.received}): SQL thread stopped: {error}"
+            )
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"{view.node} did not apply {view.received} within {timeout:g} s")
+
+
+def wait_gtid(cur: Cursor, dialect: Dialect, name: str, position: str, timeout: float) -> None:
+    """Block until the node applied ``position``; StepFailed after ``timeout`` seconds."""
+    cur.execute(dialect.wait_applied_sql(), (position, timeout))
+    if not dialect.wait_succeeded(one(cur)[0]):
+        raise StepFailed(f"{name} did not apply {position} within {timeout:g} s")

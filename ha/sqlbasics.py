@@ -1,0 +1,112 @@
+"""Low-level MySQL/MariaDB access: a bounded cursor, driver errors as ours, replica status.
+
+Which server errors mean "alive" follows MHA: a server that answers with an error (access
+denied, too many connections, a certificate it cannot make us trust, ...) is up. Only refused,
+timed out and lost connections (2003/2006/2013) and socket errors mean unreachable.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pymysql
+
+from ha.dialect import Dialect, detect, pick_default_row
+from ha.errors import NodeAnsweredError, NodeUnreachable
+from ha.model import ReplicaView
+
+UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
+Cursor = pymysql.cursors.Cursor
+
+
+# Lost mid-handshake: the connection died, the server did not answer with a TLS problem.
+TLS_LOST = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def tls_problem(exc: BaseException) -> ssl.SSLError | None:
+    """The certificate or TLS protocol error behind a driver error, if that is what it is."""
+    original = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
+    for candidate in (exc, original):
+        if isinstance(candidate, ssl.SSLError) and not isinstance(candidate, TLS_LOST):
+            return candidate
+    return None
+
+
+def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
+    """Turn a driver error into our own: unreachable, or alive-but-erroring.
+
+    A certificate or TLS error means the server answered (it speaks TLS): alive, a monitoring problem.
+    """
+    problem = tls_problem(exc)
+    if problem is not None:
+        return NodeAnsweredError(f"TLS error (the server answered): {problem}")
+    if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
+        code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
+        text = f"{code} {message}"
+        if code in UNREACHABLE_CODES:
+            return NodeUnreachable(text)
+        return NodeAnsweredError(text)
+    return NodeUnreachable(f"{type(exc).__name__}: {exc}")
+
+
+def one(cur: Cursor) -> tuple[Any, ...]:
+    """The row a statement that always returns one (SELECT @@x, a wait function) returned."""
+    row = cur.fetchone()
+    if row is None:
+        raise NodeAnsweredError("the server returned no row where one was expected")
+    return tuple(row)
+
+
+def rows(cur: Cursor) -> list[dict[str, Any]]:
+    names = [column[0] for column in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+@contextmanager
+def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[Cursor]:
+    """A cursor on a fresh autocommit connection, closed after; reads and writes bounded by ``timeout``."""
+    conn = pymysql.connect(
+        connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, autocommit=True, **connect
+    )
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
+            pass
+
+
+def basics(cur: Cursor) -> tuple[Dialect, bool, str]:
+    """The dialect, read_only and binary log GTID position, in two round trips."""
+    cur.execute("SELECT @@version, @@global.read_only")
+    version, read_only = one(cur)
+    dialect = detect(version)
+    cur.execute(dialect.position_sql())
+    return dialect, bool(read_only), one(cur)[0] or ""
+
+
+def dialect_of(cur: Cursor) -> Dialect:
+    cur.execute("SELECT @@version")
+    return detect(one(cur)[0])
+
+
+def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") -> ReplicaView | None:
+    """The node's view of its source, or None when it replicates from nothing."""
+    dialect = dialect or dialect_of(cur)
+    cur.execute(dialect.replica_status_sql())
+    row = pick_default_row(rows(cur))
+    if row is None:
+        return None
+    heartbeats, period = None, None
+    heartbeat_sql = dialect.heartbeat_sql()
+    if heartbeat_sql:
+        cur.execute(heartbeat_sql)
+        found = cur.fetchone()
+        if found:
+            heartbeats, period = int(found[0]), None if found[1] is None else float(found[1])
+    return dialect.replica_view(node, row, heartbeats, period)

@@ -1,0 +1,122 @@
+"""Issue 9, defect 4: with tls_ca set, certificates are verified; TLS problems are "alive".
+
+Real MariaDB servers with TLS on, certificates made here with the openssl CLI: one CA, one
+server certificate naming master1, master2 and slave3 by IP (not slave4), and a second CA
+that signed nothing of theirs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import HAVE_SERVERS
+
+from ha.decide import decide
+from ha.model import DaemonState, Snapshot
+from ha.mysql import MySQL, replica_status
+from ha.sandbox.cluster import Sandbox, free_host_block
+
+pytestmark = pytest.mark.skipif(
+    not HAVE_SERVERS or shutil.which("openssl") is None, reason="needs mariadb-server, haproxy and openssl"
+)
+
+
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def make_certs(directory: Path, addresses: list[str]) -> dict[str, str]:
+    """A CA, a server certificate for ``addresses`` (IP SANs) signed by it; paths by role."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca = directory / "ca.key", directory / "ca.pem"
+    days = ("-days", "2")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), *days,
+            "-subj", "/CN=mysqlha test CA")  # fmt: skip
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+            "-subj", "/CN=mysqlha test server")  # fmt: skip
+    ext = directory / "server.ext"
+    ext.write_text(
+        "subjectAltName=" + ",".join(f"IP:{a}" for a in addresses) + "\n"
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-out", str(cert), *days, "-extfile", str(ext))  # fmt: skip
+    rogue_key, rogue = directory / "rogue.key", directory / "rogue.pem"
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(rogue_key), "-out", str(rogue), *days,
+            "-subj", "/CN=somebody else's CA")  # fmt: skip
+    return {"ca": str(ca), "cert": str(cert), "key": str(key), "rogue": str(rogue)}
+
+
+@pytest.fixture(scope="module")
+def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, dict[str, str]]]:
+    prefix = free_host_block()
+    directory = tmp_path_factory.mktemp("tls")
+    certs = make_certs(directory / "certs", [f"{prefix}.{i}" for i in (11, 12, 13)])  # slave4 (.14) not named
+    box = Sandbox(directory / "box", log=lambda line: None)
+    try:
+        box.up(hosts=prefix, heartbeat=None, daemon=False, tls={k: certs[k] for k in ("ca", "cert", "key")})
+        yield box, certs
+    finally:
+        box.down()
+
+
+def test_the_monitor_verifies_and_encrypts(tls_box: tuple[Sandbox, dict[str, str]]) -> None:
+    box, certs = tls_box
+    monitor = box.config.monitor
+    assert monitor.tls_ca == certs["ca"] and monitor.tls_verify_cert and monitor.tls_verify_identity
+    mysql = MySQL(monitor)
+    assert mysql.probe(box.config.master).status == "ok"
+    with mysql.session(box.config.master) as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        assert cur.fetchone()[1], "the monitor's session is encrypted"
+
+
+def test_a_certificate_from_an_unknown_ca_is_alive_and_a_monitoring_problem(
+    tls_box: tuple[Sandbox, dict[str, str]],
+) -> None:
+    box, certs = tls_box
+    config = replace(box.config, monitor=replace(box.config.monitor, tls_ca=certs["rogue"]))
+    check = MySQL(config.monitor).probe(config.master)
+    assert check.status == "answered_error", check
+    assert "TLS error" in (check.error or "") and "certificate verify failed" in (check.error or "")
+    other = MySQL(config.monitor).probe(config.candidate)
+    decision = decide(Snapshot(1, 0.0, {"master1": check, "master2": other}), DaemonState(), config, 0.0)
+    assert decision.state.failures == {"master1": 0, "master2": 0}, "never counted toward a failover"
+    assert any("MONITORING PROBLEM" in line for line in decision.lines)
+
+
+def test_a_certificate_for_another_host_fails_the_name_check_unless_turned_off(
+    tls_box: tuple[Sandbox, dict[str, str]],
+) -> None:
+    box, _ = tls_box
+    slave4 = box.config.nodes["slave4"]
+    checked = MySQL(box.config.monitor).probe(slave4)
+    assert checked.status == "answered_error" and "mismatch" in (checked.error or ""), checked
+    relaxed = MySQL(replace(box.config.monitor, tls_verify_identity=False)).probe(slave4)
+    assert relaxed.status == "ok", relaxed
+
+
+def test_replication_links_mysqlha_sets_up_use_tls(tls_box: tuple[Sandbox, dict[str, str]]) -> None:
+    box, certs = tls_box
+    config = box.config
+    assert config.replication is not None
+    mysql = MySQL(config.monitor)
+    slave3, master1, master2 = (config.nodes[n] for n in ("slave3", "master1", "master2"))
+    try:
+        assert mysql.replicate_from(slave3, master2, config.replication, 20) == "replicating from master2"
+        with box.server("slave3").root() as cur:
+            cur.execute("SHOW ALL SLAVES STATUS")
+            names = [c[0] for c in cur.description]
+            row = dict(zip(names, cur.fetchone(), strict=True))
+            view = replica_status(cur)
+        assert row["Master_SSL_Allowed"] == "Yes" and row["Master_SSL_CA_File"] == certs["ca"]
+        assert row["Master_SSL_Verify_Server_Cert"] == "Yes"
+        assert view is not None and (view.source_host, view.io_running) == (master2.host, "Yes")
+    finally:
+        mysql.replicate_from(slave3, master1, config.replication, 20)
