@@ -56,7 +56,7 @@ def failover_table(
     refused = floors.get("refused_connect", {}).get("median")
     action_floor = floors.get("action", {}).get("median")
     rows = [
-        "| scenario | setting | runs ok | suspicion ms (x floor) | confirmation ms (window) | action ms (x floor) "
+        "| scenario | setting | runs ok | suspicion ms (x floor) | confirmation ms (x floor) | action ms (x floor) "
         "| fault -> first write s | read outage s | lost writes | acked writes |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -72,12 +72,15 @@ def failover_table(
                     f"| {pair(summary, 'lost', COUNT)} | {acked[len(acked) // 2] if acked else '-'} |"
                 )
                 continue
-            window = settings.get(setting, {}).get("window")
+            profile = settings.get(setting, {})
+            confirm_floor = None
+            if profile:
+                confirm_floor = (profile["failures"] - 1) * (profile.get("recheck") or profile["interval"])
             write = "longest write stall " if scenario == "kill-m2" else ""
             rows.append(
                 f"| {scenario} | {setting} | {ok} "
                 f"| {pair(summary, 'suspicion', MILLIS)} ({ratio(summary, 'suspicion', refused)}) "
-                f"| {pair(summary, 'confirmation', MILLIS)} ({number(window, SECONDS)} s) "
+                f"| {pair(summary, 'confirmation', MILLIS)} ({ratio(summary, 'confirmation', confirm_floor)}) "
                 f"| {pair(summary, 'action', MILLIS)} ({ratio(summary, 'action', action_floor)}) "
                 f"| {write}{pair(summary, 'write_outage', SECONDS)} | {pair(summary, 'read_outage', SECONDS)} "
                 f"| {pair(summary, 'lost', COUNT)} | {acked[len(acked) // 2] if acked else '-'} |"
@@ -128,8 +131,8 @@ Each cell is median / max over the runs. Times are wall-clock from the fault:
 
 - suspicion: fault to the daemon's first sign (its watch connection closed, or its first failed check),
   and its ratio to the floor (a refused connect);
-- confirmation: suspicion to the decision (state file `since`); the window failures x recheck_interval
-  in brackets;
+- confirmation: suspicion to the decision (state file `since`), and its ratio to its floor, the
+  (failures - 1) rechecks that follow the first failed one: (failures - 1) x recheck_interval;
 - action: decision to the first write acknowledged by M2 through the master proxy port (kill-m1,
   freeze-m1), or to the first read served by S1 through the read-failover proxy (kill-m2), and its
   ratio to the floor (a supervisord start + the first query through the new HAProxy);

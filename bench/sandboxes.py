@@ -135,6 +135,8 @@ def reconfigure(box: Sandbox, extra: dict[str, dict[str, Any]]) -> None:
         data[section].update(keys)
     box.config_path.write_text(yaml.safe_dump(data))
     box._config = None
+    # a SIGHUP before the daemon installed its handlers would kill it: wait for its "state:" line
+    wait_for(lambda: any(line.startswith("state: ") for line in log_lines(box)), 20, "the daemon to start")
     box.supervisor().rpc.supervisor.signalProcess("mysqlcheck", "HUP")
     wait_for(lambda: "SIGHUP: config reloaded" in "\n".join(log_lines(box)), 20, "the daemon to reload")
 
