@@ -18,7 +18,7 @@ from ha.errors import MysqlhaError
 from ha.forced import confirm
 from ha.history import History
 from ha.hooks import HookRunner
-from ha.inspect import look, mismatches, program_mismatches, render_text, to_json
+from ha.inspect import look, mismatches, program_mismatches, render_text, role_mismatches, to_json
 from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.oncall import operator_name
@@ -64,10 +64,13 @@ def ack(tools: Tools, force: bool) -> int:
     def check(state: DaemonState) -> None:
         if force:
             return
-        wrong = program_mismatches(config, tools.supervisor.states())
+        view = look(config, tools.mysql, tools.supervisor, state)
+        wrong = role_mismatches(config, view) + program_mismatches(config, view.programs)
+        if view.supervisor_error:
+            wrong.append(f"supervisord: {view.supervisor_error}")
         if wrong:
             raise MysqlhaError(
-                f"the normal proxy layout is not back ({'; '.join(wrong)}): run `mysqlha failback`, "
+                f"the normal layout is not back ({'; '.join(wrong)}): run `mysqlha failback`, "
                 "or restore it by hand and ack again (--force skips this check)"
             )
 

@@ -7,8 +7,10 @@ import sys
 import threading
 import time
 import traceback
+import xmlrpc.client
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TypeVar
@@ -106,6 +108,7 @@ class Daemon:
         self.number += 1
         wall = self.wall()
         config = self.config
+        programs = self.pool.submit(self.adapters.supervisor.states)  # once per cycle, beside the checks
         checks = self._bounded(
             {node.name: node for node in (config.master, config.candidate)},
             self.adapters.mysql.probe,
@@ -128,7 +131,19 @@ class Daemon:
             self.adapters.mysql.ask,
             lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
         )
-        return Snapshot(self.number, wall, checks, {**known, **asked})
+        states, error = self._programs(programs)
+        return Snapshot(self.number, wall, checks, {**known, **asked}, states, error)
+
+    def _programs(self, future: Future[dict[str, str]]) -> tuple[dict[str, str] | None, str | None]:
+        """supervisord's program states, or why there are none (each call is bounded; this backs it up)."""
+        endpoint = self.config.supervisor
+        budget = 3 * endpoint.timeout + 0.5  # the adapter's retries, each bounded by the timeout
+        try:
+            return future.result(timeout=budget), None
+        except FutureTimeout:
+            return None, f"no answer within {budget:g} s"
+        except (MysqlhaError, OSError, xmlrpc.client.Error) as exc:
+            return None, str(exc)
 
     def _bounded(
         self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]

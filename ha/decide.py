@@ -4,7 +4,7 @@ It counts failures, names what it sees (``ha.analysis``: ``MasterDown`` and ``Ca
 only classes acted on; ``UnreachableFromMonitorOnly``, ``BothFailing``, ``CandidateUnasked`` are
 logged, never acted on; ``DataRiskRefused`` waits for an operator), and says what to do. No I/O:
 ``ha.runner`` saves the state it returns and runs the plans it asks for; ``vetoed`` turns a start
-into a veto before anything is announced.
+into a veto before anything is announced. ``ha.reconcile`` adds what puts the proxies right.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from ha.model import (
     StartFailover,
     Witness,
 )
+from ha.reconcile import reconciled
 
 STILL_FAILING = {
     "failing_over": "still failing, failover in progress",
@@ -98,7 +99,7 @@ def decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, w
     """
     if watch_only:
         return _watch_only(snapshot, state, config)
-    decision = _decide(snapshot, state, config, now)
+    decision = reconciled(_decide(snapshot, state, config, now), snapshot, config)
     first = tuple(
         Event("failure_detected", name, None, snapshot.checks[name].error or "")
         for name, count in decision.state.failures.items()

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ha.config import Config
+from ha.config import Config, Node
 from ha.errors import MysqlhaError
 from ha.identity import same_node
 from ha.model import DaemonState, NodeCheck
@@ -56,18 +56,15 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
         if status.status != "ok":
             problems.append(f"{node.name}: {unusable(status)}")
             continue
-        want_read_only = node.role != "master"
-        if status.read_only != want_read_only:
-            problems.append(
-                f"{node.name}: read_only is {'ON' if status.read_only else 'OFF'}, expected "
-                f"{'ON' if want_read_only else 'OFF'} for a {node.role}"
-            )
-        actual = source_name(config, status)
-        if actual != node.source:
-            problems.append(f"{node.name}: replicates from {actual or 'nothing'}, expected {node.source or 'nothing'}")
-        elif status.replica and not (status.replica.io_running == "Yes" and status.replica.sql_running):
-            error = status.replica.last_io_error or status.replica.last_sql_error
-            problems.append(f"{node.name}: replication not running (IO {status.replica.io_running}): {error}")
+        problems += role_problems(config, node, status)
+        replica = status.replica
+        if (
+            replica
+            and source_name(config, status) == node.source
+            and not (replica.io_running == "Yes" and replica.sql_running)
+        ):
+            error = replica.last_io_error or replica.last_sql_error
+            problems.append(f"{node.name}: replication not running (IO {replica.io_running}): {error}")
     master, candidate = view.nodes[config.master.name], view.nodes[config.candidate.name]
     if master.status == "ok" and not (master.semi_sync and master.semi_sync_clients):
         problems.append(
@@ -79,6 +76,34 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
     if view.supervisor_error:
         problems.append(f"supervisord: {view.supervisor_error}")
     return problems + program_mismatches(config, view.programs)
+
+
+def role_problems(config: Config, node: Node, status: NodeCheck) -> list[str]:
+    """How a reachable node's role differs from the configured one: writable or not, and its source."""
+    problems = []
+    want_read_only = node.role != "master"
+    if status.read_only != want_read_only:
+        problems.append(
+            f"{node.name}: read_only is {'ON' if status.read_only else 'OFF'}, expected "
+            f"{'ON' if want_read_only else 'OFF'} for a {node.role}"
+        )
+    actual = source_name(config, status)
+    if actual != node.source:
+        problems.append(f"{node.name}: replicates from {actual or 'nothing'}, expected {node.source or 'nothing'}")
+    return problems
+
+
+def role_mismatches(config: Config, view: ClusterView) -> list[str]:
+    """What ``ack`` checks: who is writable and who replicates from whom, as the normal layout has it
+    (master and candidate must answer; a plain replica that is down sends no writes anywhere)."""
+    problems = []
+    for node in config.nodes.values():
+        status = view.nodes[node.name]
+        if status.status == "ok":
+            problems += role_problems(config, node, status)
+        elif node.role != "replica":
+            problems.append(f"{node.name}: {unusable(status)}: its role cannot be checked")
+    return problems
 
 
 def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:

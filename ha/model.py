@@ -66,6 +66,9 @@ class Snapshot:
     wall_time: float
     checks: dict[str, NodeCheck]
     witnesses: dict[str, Witness] = field(default_factory=dict)
+    # every program supervisord knows, with its state (one getAllProcessInfo); None: not asked or no answer
+    programs: dict[str, str] | None = None
+    programs_error: str | None = None  # why supervisord did not answer
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,19 @@ class Fence:
     node: str
 
 
-Action = StartFailover | ResumeFailover | Fence
+@dataclass(frozen=True)
+class Reconcile:
+    """Bring the proxies to the layout ``target`` names: stop ``stop``, then start ``start`` (verified).
+
+    ``unknown``: programs the layout wants that supervisord does not know (reported, retried)."""
+
+    target: str
+    stop: tuple[str, ...] = ()
+    start: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+Action = StartFailover | ResumeFailover | Fence | Reconcile
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from ha.model import Case, DaemonState, Decision, Event, Snapshot, StartFailover
 from ha.pause import Pause, PauseStore
 from ha.timefmt import iso
 
-EPISODIC = {"fencing_failed", "step_failed"}  # repeated every cycle while they last: once per episode
+# repeated every cycle while they last: once per episode
+EPISODIC = {"fencing_failed", "step_failed", "reconcile_failed"}
 PLAN_ENDS = {"failover_finished": "failover", "switchover": "switchover", "failback": "failback"}
 # events worth reading back later; the rest reach hooks and metrics only
 RECORDED = {
@@ -47,6 +48,8 @@ RECORDED = {
     "unreachable_from_monitor_only",
     "monitoring_problem",
     "step_failed",
+    "proxies_reconciled",
+    "reconcile_failed",
 }
 
 

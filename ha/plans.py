@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ha.config import Config, Credentials, Node
 from ha.errors import MysqlhaError, StepFailed
 from ha.hooks import fence_command
 from ha.identity import same_node
+from ha.layout import Moves
 from ha.model import Case, Phase
 from ha.mysql import MySQL
 from ha.supervisor import Supervisor
@@ -29,6 +31,7 @@ class Step:
     run: Callable[[], object]
     undo: Step | None = None  # puts back what this step changed (also run when this step itself failed)
     commits: bool = False  # once done, the plan cannot be undone: it is finished instead
+    moves: Moves = field(default_factory=Moves)  # what it does to the proxies (the layout a resumed plan reconciles to)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,23 @@ def build(
     return Plan(case, tuple(steps), end, True, f"{case}: {len(steps)} steps", case, marks)
 
 
+class _LayoutOnly:
+    """Stands in for the adapters when a plan is built only to read its steps' proxy moves."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a plan built for its layout only must not run ({name})")
+
+
+def step_moves(case: Case, config: Config) -> tuple[Moves, ...] | None:
+    """What each step of the plan of ``case`` does to the proxies (building touches nothing); None when
+    the plan cannot be built (no replication user: it never started)."""
+    inert: Any = _LayoutOnly()
+    try:
+        return tuple(step.moves for step in build(case, config, inert, inert).steps)
+    except MysqlhaError:
+        return None
+
+
 def failover_steps(case: Case, config: Config, mysql: MySQL, supervisor: Supervisor) -> list[Step]:
     """The steps of one failure case, in order; each may be run again safely."""
     programs = config.proxies.programs
@@ -92,12 +112,18 @@ def failover_steps(case: Case, config: Config, mysql: MySQL, supervisor: Supervi
         transition, survivor, failed = config.proxies.candidate_down, master, candidate
 
     def start(names: tuple[str, ...]) -> Step:
-        return Step(f"start {', '.join(names)}", lambda: supervisor.start([programs[name] for name in names]))
+        run = [programs[n] for n in names]
+        return Step(f"start {', '.join(names)}", lambda: supervisor.start(run), moves=Moves(start=names))
 
     def launch(names: tuple[str, ...]) -> Step:
-        return Step(f"launch {', '.join(names)}", lambda: supervisor.start([programs[n] for n in names], wait=False))
+        return Step(
+            f"launch {', '.join(names)}",
+            lambda: supervisor.start([programs[n] for n in names], wait=False),
+            moves=Moves(start=names),
+        )
 
-    steps = [Step(f"stop {', '.join(transition.stop)}", lambda: supervisor.stop(transition.stop))]
+    stop = transition.stop
+    steps = [Step(f"stop {', '.join(stop)}", lambda: supervisor.stop(stop), moves=Moves(stop=stop))]
     if case == "master_down":
         # Programs that do not route to the candidate (the read-failover set) need no promotion:
         # launch them at once, so reads are not down while the candidate catches up; the last
@@ -172,10 +198,15 @@ class Operations:
 
     def start(self, names: tuple[str, ...], undo: Step | None = None) -> Step:
         programs = self.config.proxies.programs
-        return Step(f"start {', '.join(names)}", lambda: self.supervisor.start([programs[n] for n in names]), undo)
+        return Step(
+            f"start {', '.join(names)}",
+            lambda: self.supervisor.start([programs[n] for n in names]),
+            undo,
+            moves=Moves(start=names),
+        )
 
     def stop(self, names: tuple[str, ...], undo: Step | None = None) -> Step:
-        return Step(f"stop {', '.join(names)}", lambda: self.supervisor.stop(names), undo)
+        return Step(f"stop {', '.join(names)}", lambda: self.supervisor.stop(names), undo, moves=Moves(stop=names))
 
     def writable(self, node: Node) -> Step:
         return Step(f"make {node.name} writable again", lambda: self.mysql.make_writable(node))
@@ -213,7 +244,7 @@ class Operations:
                 lambda: mysql.replicate_from(old, new, credentials, timeout, semi_sync=True),
             ),
             Step(f"turn semi-sync on at {new.name}", lambda: mysql.semi_sync_source(new, timeout)),
-            Step(f"start {', '.join(start)}", start_new),
+            Step(f"start {', '.join(start)}", start_new, moves=Moves(start=start)),
         ]
 
     def rejoin(self, node: Node, master: Node) -> list[Step]:

@@ -10,13 +10,14 @@ point and the plan is retried next cycle.
 from __future__ import annotations
 
 import time
+import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ha.config import Config
 from ha.errors import MysqlhaError
-from ha.model import Case, DaemonState, Decision, Event, Fence
+from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile
 from ha.mysql import MySQL
 from ha.plans import Marks, Plan, build, finished_line
 from ha.preflight import refusal
@@ -61,12 +62,59 @@ class Runner:
         if state != before:
             self.store.save(state)
         outcome = Outcome(state, sentence=decision.sentence)
+        held = False  # a reconcile that could not stop what must not run holds a resumed plan
         for action in decision.actions:
-            if isinstance(action, Fence):
+            if isinstance(action, Reconcile):
+                events, held = self.reconcile(action)
+                outcome = replace(outcome, events=(*outcome.events, *events))
+            elif isinstance(action, Fence):
                 outcome = replace(outcome, events=(*outcome.events, self.fence(action.node)))
+            elif held:
+                sentence = f"{state.case} not resumed: a proxy its finished steps stopped still runs"
+                self.log(f"{sentence}; retried next cycle")
+                outcome = replace(outcome, sentence=sentence)
             else:  # StartFailover (already saved as failing_over) or ResumeFailover
                 outcome = self.run(outcome.state)
         return outcome
+
+    def reconcile(self, action: Reconcile) -> tuple[tuple[Event, ...], bool]:
+        """Stop, then start (each verified), logged as one line; returns the events and whether a stop
+        failed. Each program on its own, so one that fails does not hold the others; all are retried next
+        cycle. The starts are launched together, then each is waited for."""
+        supervisor, programs = self.supervisor, self.config.proxies.programs
+        stopped, started, problems = [], [], [f"{name} unknown to supervisord" for name in action.unknown]
+        for name in action.stop:
+            try:
+                supervisor.stop([name])
+                stopped.append(name)
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:
+                problems.append(f"stop {name}: {exc}")
+        launched = []
+        for name in action.start:
+            try:
+                supervisor.start([programs[name]], wait=False)
+                launched.append(name)
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
+                problems.append(f"start {name}: {exc}")
+        for name in launched:
+            try:
+                supervisor.start([programs[name]])
+                started.append(name)
+            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
+                problems.append(f"start {name}: {exc}")
+        done = [f"stopped {', '.join(stopped)}"] if stopped else []
+        done += [f"started {', '.join(started)}"] if started else []
+        events = []
+        if done:
+            line = f"reconciled proxies to {action.target}: {'; '.join(done)}"
+            events.append(Event("proxies_reconciled", None, None, line))
+        else:
+            line = f"proxies NOT reconciled to {action.target}"
+        if problems:
+            line += f"; FAILED: {'; '.join(problems)} (retried next cycle)"
+            events.append(Event("reconcile_failed", None, None, "; ".join(problems)))
+        self.log(line)
+        return tuple(events), len(stopped) < len(action.stop)
 
     def fence(self, name: str) -> Event:
         node = self.config.nodes[name]

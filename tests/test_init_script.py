@@ -235,3 +235,56 @@ def test_status_dead_with_pidfile(supervisor_env: tuple[dict[str, str], Path]) -
     assert not pidfile.exists()
     result = _run([str(SCRIPT), "status"], env=env)
     assert result.returncode == 3, result.stdout + result.stderr
+
+
+def _wait_children(pid: int, count: int, timeout: float = 15) -> list[int]:
+    deadline = time.monotonic() + timeout
+    children = _children_of(pid)
+    while time.monotonic() < deadline and len(children) < count:
+        time.sleep(0.2)
+        children = _children_of(pid)
+    return children
+
+
+def test_reload_applies_changes_without_restarting_running_programs(
+    supervisor_env: tuple[dict[str, str], Path],
+) -> None:
+    """`reload` is `supervisorctl update`: the running program keeps its pid (a SIGHUP would restart it
+    and autostart the normal proxies again), and a program added to the config is started."""
+    env, pidfile = supervisor_env
+    config = Path(env["CONFIG"])
+    started: list[int] = []
+    try:
+        result = _run([str(SCRIPT), "start"], env=env)
+        pid = _read_pid(pidfile)
+        assert result.returncode == 0 and pid is not None, result.stdout + result.stderr
+        started.append(pid)
+        sleepers = _wait_children(pid, 1)
+        started.extend(sleepers)
+        assert len(sleepers) == 1, "supervisord did not start the sleeper program"
+        with config.open("a") as handle:
+            handle.write(
+                f"\n[program:added]\ncommand = sleep 1001\nautostart = true\nstartsecs = 1\n"
+                f"stdout_logfile = {config.parent / 'added.log'}\n"
+            )
+        result = _run([str(SCRIPT), "reload"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        children = _wait_children(pid, 2)
+        started.extend(c for c in children if c not in started)
+        assert sleepers[0] in children, "the running program was not restarted"
+        assert len(children) == 2, "the added program runs"
+        assert _read_pid(pidfile) == pid, "supervisord itself was not restarted"
+    finally:
+        for proc in list(started):
+            if _alive(proc):
+                started.extend(c for c in _children_of(proc) if c not in started)
+        for proc in started:
+            _kill(proc)
+
+
+def test_systemd_unit_reloads_with_update_and_leaves_no_orphan() -> None:
+    unit = (REPO / "init.d" / "supervisord.service").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["ExecReload"].endswith("supervisorctl -c /etc/supervisord.conf update")
+    assert "kill" not in settings["ExecReload"]
+    assert settings["KillMode"] == "mixed", "what supervisord leaves behind is killed, no HAProxy orphaned"

@@ -87,6 +87,7 @@ def test_a_full_cycle_fails_over_once_and_then_waits(world: World) -> None:
 
 def test_a_resumed_failover_runs_only_the_steps_not_done(world: World) -> None:
     world.mysql.down.add("master1")
+    world.supervisor.running = {"mysql-proxy-slave-failover1", "mysql-proxy-slave-failover2"}  # steps 1-2 done
     world.store.save(DaemonState(phase="failing_over", case="master_down", failed_node="master1", steps_done=3))
     assert world.cycles(1) == ["failover finished! : master2 is new master"]
     assert "master_down resuming at step 4" in world.lines
