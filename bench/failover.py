@@ -2,9 +2,11 @@
 
     python3 bench/failover.py [--runs 5] [--quick] [--out bench/results]
 
-Every scenario (kill-m1, stop-m2, freeze-m1) at every setting (default: interval 5 s, 5 failures;
-fast: 1 s, 3 failures), ``--runs`` times, each in a fresh sandbox; then the daemon's overhead and a
+Every scenario (kill-m1, kill-m2, freeze-m1, blip-m1) at every setting (classic: interval 5 s, 5
+failures; fast: 1 s, 3 failures, rechecks every 0.2 s), ``--runs`` times (kill-m1 fast ``--kill-runs``
+times), each in a fresh sandbox; the floors of each phase first; then the daemon's overhead and a
 switchover. Writes OUT/results.md, OUT/results.json and OUT/timeline-<scenario>-<setting>.png.
+The blip is run at the fast setting only (at the classic one it takes 20 s of freeze per run).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import overhead, plot, report, switchover
+from bench import floors, overhead, plot, report, switchover
 from bench.metrics import summarize
 from bench.runs import SCENARIOS, SETTINGS, Run, Scenario, Setting, nothing, run_once
 from bench.sandboxes import Lab
@@ -33,6 +35,7 @@ PREPARE_DURING = 10.0  # seconds of expected detection (interval x failures) lon
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per scenario and setting (default 5)")
+    parser.add_argument("--kill-runs", type=int, default=20, help="runs of kill-m1 at the fast setting (20)")
     parser.add_argument("--quick", action="store_true", help="one run of kill-m1 at the fast setting, nothing else")
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="where the results go")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
@@ -42,6 +45,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.scenarios, args.settings, args.no_overhead = 1, "kill-m1", "fast", True
+        args.kill_runs = 1
     for name in args.scenarios.split(","):
         if name not in SCENARIOS:
             parser.error(f"unknown scenario {name!r}; expected some of {', '.join(SCENARIOS)}")
@@ -62,7 +66,13 @@ def say(line: str) -> None:
 
 
 def cell(
-    scenario: Scenario, setting: Setting, runs: int, lab: Lab, out: Path, draw: bool, following: Setting | None
+    scenario: Scenario,
+    setting: Setting,
+    runs: int,
+    lab: Lab,
+    out: Path,
+    draw: bool,
+    following: tuple[Scenario, Setting] | None,
 ) -> dict[str, Any]:
     """``runs`` runs of one scenario at one setting; the first one's timeline picture.
 
@@ -71,12 +81,12 @@ def cell(
     """
     numbers, errors = [], []
     for index in range(runs):
-        upcoming = setting if index + 1 < runs else following
+        upcoming = (scenario, setting) if index + 1 < runs else following
         prepare = nothing
-        if upcoming is not None and setting.interval * setting.failures >= PREPARE_DURING:
-            prepare = partial(lab.prepare, upcoming.interval, upcoming.failures)
+        if upcoming is not None and setting.window >= PREPARE_DURING:
+            prepare = partial(lab.prepare, upcoming[1], upcoming[0].semi_sync_ms)
         tag = f"[{scenario.name}/{setting.name} run {index + 1}/{runs}]"
-        say(f"{tag} {scenario.what}; interval {setting.interval:g} s, failures {setting.failures}")
+        say(f"{tag} {scenario.what}; {describe(setting)}")
         lab.log = lambda line, tag=tag: say(f"{tag} {line}")
         started = time.monotonic()
         try:
@@ -87,16 +97,20 @@ def cell(
             continue
         numbers.append(run.numbers)
         say(f"{tag} {report.run_line(run.numbers)} ({time.monotonic() - started:.0f} s)")
-        if draw and index == 0:
+        if draw and index == 0 and run.events is not None:
             draw_timeline(run, scenario, setting, out)
     return {"runs": numbers, "errors": errors, "summary": summarize(numbers)}
+
+
+def describe(setting: Setting) -> str:
+    recheck = f", rechecks every {setting.recheck:g} s" if setting.recheck else ""
+    return f"interval {setting.interval:g} s, failures {setting.failures}{recheck} (window {setting.window:g} s)"
 
 
 def draw_timeline(run: Run, scenario: Scenario, setting: Setting, out: Path) -> None:
     assert run.events is not None
     path = out / f"timeline-{scenario.name}-{setting.name}.png"
-    title = f"{scenario.name} ({scenario.what}), {setting.name}: interval {setting.interval:g} s, "
-    title += f"failures {setting.failures}"
+    title = f"{scenario.name} ({scenario.what}), {setting.name}: {describe(setting)}"
     plot.timeline(path, title, run.events.writes, run.events.reads, run.marks, run.names, run.events.fault)
     say(f"  timeline: {path}")
 
@@ -118,7 +132,7 @@ class Watch(threading.Thread):
     def run(self) -> None:
         say(f"[overhead] own sandbox at interval 1 s, failures 5; watching its daemon for {self.seconds:g} s")
         try:
-            with self.lab.sandbox(1.0, 5) as box:
+            with self.lab.sandbox(Setting("overhead", 1.0, 5)) as box:
                 self.result = overhead.measure(box, self.seconds, self.aborted.wait)
                 say(f"[overhead] {report.overhead_table(self.result).splitlines()[-1]}")
                 self.go_on.wait()
@@ -153,18 +167,25 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": shlex.join(["python3", "bench/failover.py", *(sys.argv[1:] if argv is None else argv)]),
-        "settings": {name: vars(setting) for name, setting in SETTINGS.items()},
+        "settings": {name: {**vars(setting), "window": setting.window} for name, setting in SETTINGS.items()},
         "results": {},
     }
     lab = Lab(say)
     watch = Watch(Lab(say), args.overhead_seconds)
+    data["floors"] = floors.measure(say)
     try:
         if not args.no_overhead:
             watch.start()
-        plan = [(SCENARIOS[s], SETTINGS[t]) for s in args.scenarios.split(",") for t in args.settings.split(",")]
+        plan = [
+            (SCENARIOS[s], SETTINGS[t])
+            for s in args.scenarios.split(",")
+            for t in args.settings.split(",")
+            if not (s == "blip-m1" and t == "classic")
+        ]
         for index, (scenario, setting) in enumerate(plan):
-            following = plan[index + 1][1] if index + 1 < len(plan) else None
-            result = cell(scenario, setting, args.runs, lab, out, draw, following)
+            following = plan[index + 1] if index + 1 < len(plan) else None
+            runs = args.kill_runs if (scenario.name, setting.name) == ("kill-m1", "fast") else args.runs
+            result = cell(scenario, setting, runs, lab, out, draw, following)
             data["results"].setdefault(scenario.name, {})[setting.name] = result
         lab.settle()
         if not args.no_overhead:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bench.load import Op
 
-METRICS = ("detection", "action", "write_outage", "read_outage", "lost")
+METRICS = ("suspicion", "confirmation", "detection", "action", "write_outage", "read_outage", "lost", "failed_checks")
 
 
 @dataclass(frozen=True)

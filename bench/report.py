@@ -28,30 +28,77 @@ def pair(summary: dict[str, Any], metric: str, unit: str) -> str:
 
 def run_line(numbers: dict[str, Any]) -> str:
     """One run's headline numbers, for the progress output."""
+    if "blip" in numbers:
+        return (
+            f"blip {numbers['blip']:g} s: {numbers['failed_checks']} failed check(s), no failover; "
+            f"lost {numbers['lost']} of {numbers['acked']} acked writes"
+        )
     return (
-        f"detection {number(numbers['detection'], SECONDS)} s, action {number(numbers['action'], MILLIS)} ms, "
+        f"suspicion {number(numbers.get('suspicion'), MILLIS)} ms, confirmation "
+        f"{number(numbers.get('confirmation'), MILLIS)} ms, action {number(numbers['action'], MILLIS)} ms, "
         f"write outage {number(numbers['write_outage'], SECONDS)} s, "
         f"read outage {number(numbers['read_outage'], SECONDS)} s, "
         f"lost {numbers['lost']} of {numbers['acked']} acked writes"
     )
 
 
-def failover_table(results: dict[str, dict[str, Any]]) -> str:
+def ratio(summary: dict[str, Any], metric: str, floor: float | None) -> str:
+    median = summary.get(metric, {}).get("median")
+    if median is None or not floor:
+        return "-"
+    return f"{median / floor:.0f}x" if median / floor >= 10 else f"{median / floor:.1f}x"
+
+
+def failover_table(
+    results: dict[str, dict[str, Any]], floors: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+) -> str:
+    floors, settings = floors or {}, settings or {}
+    refused = floors.get("refused_connect", {}).get("median")
+    action_floor = floors.get("action", {}).get("median")
     rows = [
-        "| scenario | setting | runs ok | detection s | action ms | write outage s | read outage s | lost writes "
-        "| acked writes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| scenario | setting | runs ok | suspicion ms (x floor) | confirmation ms (x floor) | action ms (x floor) "
+        "| fault -> first write s | read outage s | lost writes | acked writes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for scenario, by_setting in results.items():
         for setting, cell in by_setting.items():
             summary, runs = cell["summary"], cell["runs"]
             acked = sorted(r["acked"] for r in runs)
+            ok = f"{len(runs)}/{len(runs) + len(cell['errors'])}"
+            if scenario.startswith("blip"):
+                checks = pair(summary, "failed_checks", COUNT)
+                rows.append(
+                    f"| {scenario} | {setting} | {ok} | failed checks {checks} | no failover in any run | - | - | - "
+                    f"| {pair(summary, 'lost', COUNT)} | {acked[len(acked) // 2] if acked else '-'} |"
+                )
+                continue
+            profile = settings.get(setting, {})
+            confirm_floor = None
+            if profile:
+                confirm_floor = (profile["failures"] - 1) * (profile.get("recheck") or profile["interval"])
+            write = "longest write stall " if scenario == "kill-m2" else ""
             rows.append(
-                f"| {scenario} | {setting} | {len(runs)}/{len(runs) + len(cell['errors'])} "
-                f"| {pair(summary, 'detection', SECONDS)} | {pair(summary, 'action', MILLIS)} "
-                f"| {pair(summary, 'write_outage', SECONDS)} | {pair(summary, 'read_outage', SECONDS)} "
+                f"| {scenario} | {setting} | {ok} "
+                f"| {pair(summary, 'suspicion', MILLIS)} ({ratio(summary, 'suspicion', refused)}) "
+                f"| {pair(summary, 'confirmation', MILLIS)} ({ratio(summary, 'confirmation', confirm_floor)}) "
+                f"| {pair(summary, 'action', MILLIS)} ({ratio(summary, 'action', action_floor)}) "
+                f"| {write}{pair(summary, 'write_outage', SECONDS)} | {pair(summary, 'read_outage', SECONDS)} "
                 f"| {pair(summary, 'lost', COUNT)} | {acked[len(acked) // 2] if acked else '-'} |"
             )
+    return "\n".join(rows)
+
+
+def floors_table(floors: dict[str, Any]) -> str:
+    names = {
+        "refused_connect": "a refused connect (the floor of suspicion)",
+        "supervisord_start": "a supervisord start of one HAProxy program, until it serves its port",
+        "first_query": "the first query through that new HAProxy, on a fresh connection",
+    }
+    rows = ["| floor | median ms | max ms | samples |", "| --- | --- | --- | --- |"]
+    for key, text in names.items():
+        found = floors.get(key)
+        if found:
+            rows.append(f"| {text} | {found['median'] * 1000:.3f} | {found['max'] * 1000:.3f} | {found['n']} |")
     return "\n".join(rows)
 
 
@@ -80,17 +127,19 @@ def switchover_line(switchover: dict[str, Any]) -> str:
 
 
 NOTES = """\
-Each cell is median / max over the runs. Times are wall-clock, from the fault (or the daemon's
-decision, for the action time) to the first client-visible success:
+Each cell is median / max over the runs. Times are wall-clock from the fault:
 
-- detection: the daemon's decision (state file `since`) minus the fault;
+- suspicion: fault to the daemon's first sign (its watch connection closed, or its first failed check),
+  and its ratio to the floor (a refused connect);
+- confirmation: suspicion to the decision (state file `since`), and its ratio to its floor, the
+  (failures - 1) rechecks that follow the first failed one: (failures - 1) x recheck_interval;
 - action: decision to the first write acknowledged by M2 through the master proxy port (kill-m1,
-  freeze-m1), or to the first read served by S1 through the read-failover proxy (stop-m2);
-- write outage: fault to the first write acknowledged by M2 (RTO); for stop-m2, where writes stay on
-  M1, the longest gap between acknowledged writes in the run (one commit waits for the 1 s semi-sync
-  timeout when M2 goes away);
+  freeze-m1), or to the first read served by S1 through the read-failover proxy (kill-m2), and its
+  ratio to the floor (a supervisord start + the first query through the new HAProxy);
+- fault -> first write: the write outage (RTO); for kill-m2, where writes stay on M1, the longest
+  write stall in the run (M1's semi-sync timeout is 10 s in that scenario);
 - read outage: the longest gap between successful reads after the fault;
-- lost writes: acknowledged keys missing on the surviving master (M2, or M1 for stop-m2)."""
+- lost writes: acknowledged keys missing on the surviving master (M2, or M1 for kill-m2 and the blip)."""
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -99,10 +148,12 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         f"{data['date']}, `{data['command']}`, {data['duration_seconds']:.0f} s",
         "",
-        failover_table(data["results"]),
+        failover_table(data["results"], data.get("floors"), data.get("settings")),
         "",
         NOTES,
     ]
+    if data.get("floors"):
+        parts += ["", "## Floors on this machine", "", floors_table(data["floors"])]
     if data.get("overhead"):
         parts += ["", "## Overhead of the daemon", "", overhead_table(data["overhead"])]
     if data.get("switchover"):

@@ -13,7 +13,17 @@ from typing import Any
 from bench import metrics
 from bench.load import Reader, Writer
 from bench.metrics import Events
-from bench.sandboxes import READ_PROGRAM, WRITE_PROGRAM, Lab, create_table, keys_on, listen, log_lines, state
+from bench.sandboxes import (
+    READ_PROGRAM,
+    WRITE_PROGRAM,
+    Lab,
+    create_table,
+    keys_on,
+    listen,
+    log_lines,
+    stamped_lines,
+    state,
+)
 from bench.sandboxes import wait_for as wait
 from ha.errors import MysqlhaError
 from ha.sandbox.cluster import Sandbox
@@ -24,9 +34,26 @@ TAIL = 0.5  # seconds of load kept after the failover is visible to the clients
 
 @dataclass(frozen=True)
 class Setting:
+    """A monitoring profile: what goes into the sandbox's ``monitor`` and ``failover`` sections."""
+
     name: str
     interval: float
     failures: int
+    recheck: float | None = None  # monitor.recheck_interval; None: equal to interval
+    replica_silence: float | None = None  # failover.replica_silence; None: the sandbox's (3 s)
+
+    @property
+    def window(self) -> float:
+        return self.failures * (self.recheck or self.interval)
+
+    def extra(self) -> dict[str, dict[str, float]]:
+        """Keys the sandbox does not set by itself (applied with a SIGHUP before the run)."""
+        extra: dict[str, dict[str, float]] = {}
+        if self.recheck is not None:
+            extra["monitor"] = {"recheck_interval": self.recheck}
+        if self.replica_silence is not None:
+            extra["failover"] = {"replica_silence": self.replica_silence}
+        return extra
 
 
 @dataclass(frozen=True)
@@ -35,17 +62,19 @@ class Scenario:
     node: str  # M1 or M2
     case: str  # the daemon's failure class: master_down or candidate_down
     what: str
-    finished: str  # the daemon's last log line of the failover
+    finished: str  # the daemon's last log line of the failover ("" for a blip: no failover)
+    semi_sync_ms: int = 1000  # master1's rpl_semi_sync_master_timeout
 
 
-SETTINGS = {s.name: s for s in (Setting("default", 5.0, 5), Setting("fast", 1.0, 3))}
+SETTINGS = {s.name: s for s in (Setting("classic", 5.0, 5), Setting("fast", 1.0, 3, 0.2, 1.0))}
 CASE1, CASE2 = "failover finished! : master2 is new master", "failover finished! : master2/slave4 has been purged"
 SCENARIOS = {
     s.name: s
     for s in (
         Scenario("kill-m1", "M1", "master_down", "kill -9 M1", CASE1),
-        Scenario("stop-m2", "M2", "candidate_down", "clean shutdown of M2", CASE2),
+        Scenario("kill-m2", "M2", "candidate_down", "kill -9 M2 (10 s semi-sync timeout)", CASE2, 10000),
         Scenario("freeze-m1", "M1", "master_down", "SIGSTOP M1, SIGCONT after the failover", CASE1),
+        Scenario("blip-m1", "M1", "", "SIGSTOP M1 for 0.8 x the window, then SIGCONT: no failover", ""),
     )
 }
 
@@ -60,13 +89,15 @@ class Run:
     names: dict[int, str] = field(default_factory=dict)
 
 
-def inject(box: Sandbox, scenario: Scenario) -> Callable[[], None]:
+def inject(box: Sandbox, scenario: Scenario, setting: Setting) -> Callable[[], None]:
     """Apply the fault; return what undoes it at the end of the run (thaw a frozen server)."""
     server = box.server(scenario.node)
-    if scenario.name == "kill-m1":
+    if scenario.name.startswith("kill-"):
         server.kill()
-    elif scenario.name == "stop-m2":
-        server.stop()
+    elif scenario.name == "blip-m1":
+        pid = server.signal(signal.SIGSTOP)
+        time.sleep(0.8 * setting.window)
+        os.kill(pid, signal.SIGCONT)
     else:
         pid = server.signal(signal.SIGSTOP)
         return lambda: os.kill(pid, signal.SIGCONT)
@@ -100,7 +131,7 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
 
     ``after_fault`` runs right after the fault is in (the next run's sandbox may be built meanwhile).
     """
-    with lab.sandbox(setting.interval, setting.failures) as box:
+    with lab.sandbox(setting, scenario.semi_sync_ms) as box:
         create_table(box)
         password = box.password("app")
         writer, reader = Writer(*listen(box, WRITE_PROGRAM), password), Reader(*listen(box, READ_PROGRAM), password)
@@ -112,8 +143,10 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
             wait(lambda: writer.ops and reader.ops, 10, "writes and reads flowing")
             lab.settle()  # the previous run's sandbox is down before this one's fault
             fault = time.time()
-            undo = inject(box, scenario)
+            undo = inject(box, scenario, setting)
             after_fault()
+            if not scenario.case:
+                return blip(box, scenario, setting, fault, writer)
             done = wait(
                 lambda: (now := state(box)).phase in ("failed_over", "refused") and now,
                 setting.failures * setting.interval + 60,
@@ -131,7 +164,8 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
         if scenario.finished not in log_lines(box):
             raise MysqlhaError(f"the daemon's log lacks {scenario.finished!r}")
         events = Events(fault, done.since, writer.ops, reader.ops, reader.errors, reader.opened, end)
-        marks: dict[str, float | None] = {"fault": fault, "decision": done.since}
+        suspected = first_suspicion(box, scenario, fault)
+        marks: dict[str, float | None] = {"fault": fault, "suspicion": suspected, "decision": done.since}
         if scenario.case == "master_down":
             port = box.config.candidate.port
             numbers = metrics.case1_numbers(events, port)
@@ -142,6 +176,8 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
             marks["first read on S1 (failover proxy)"] = metrics.first_read_switched(events, port)
         present = keys_on(box, "M2" if scenario.case == "master_down" else "M1")
         numbers.update(
+            suspicion=None if suspected is None else suspected - fault,
+            confirmation=None if suspected is None else done.since - suspected,
             lost=sum(1 for w in writer.ops if w.key not in present),
             acked=len(writer.ops),
             reads=len(reader.ops),
@@ -150,3 +186,31 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
         )
         names = {node.port: node.name for node in box.config.nodes.values()}
         return Run(numbers, events, marks, names)
+
+
+def first_suspicion(box: Sandbox, scenario: Scenario, fault: float) -> float | None:
+    """When the daemon first suspected the node: its watch channel closed, or its first failed check."""
+    node = box.server(scenario.node).node.name
+    marks = (f"  {node} closed the watch connection: suspect, checking now", f"{node} fail detected!")
+    return next((t for t, text in stamped_lines(box) if t >= fault - 0.01 and text in marks), None)
+
+
+def blip(box: Sandbox, scenario: Scenario, setting: Setting, fault: float, writer: Writer) -> Run:
+    """After a blip shorter than the window: no failover for 2 windows + 2 intervals; count the failed checks."""
+    time.sleep(2 * setting.window + 2 * setting.interval)
+    now = state(box)
+    if now.phase != "armed":
+        raise MysqlhaError(f"a {0.8 * setting.window:g} s blip caused {now.phase} {now.case}")
+    node = box.server(scenario.node).node.name
+    failed = sum(1 for t, text in stamped_lines(box) if t >= fault and text == f"{node} fail detected!")
+    writer.stop()
+    present = keys_on(box, "M1")
+    return Run(
+        {
+            "blip": 0.8 * setting.window,
+            "failed_checks": failed,
+            "failover": 0,
+            "lost": sum(1 for w in writer.ops if w.key not in present),
+            "acked": len(writer.ops),
+        }
+    )

@@ -8,15 +8,22 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from bench.load import TABLE
 from ha.errors import MysqlhaError
 from ha.logsetup import unstamped
 from ha.model import DaemonState
-from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.sandbox.cluster import Sandbox, free_host_block
 from ha.sandbox.poll import wait_for
 from ha.state import StateStore
+
+if TYPE_CHECKING:
+    from bench.runs import Setting
 
 WRITE_PROGRAM, READ_PROGRAM = "mysql-proxy-master1", "mysql-proxy-slave1"
 
@@ -34,42 +41,52 @@ class Lab:
         self.log = log
         self.live: list[Sandbox] = []
         self.teardowns: list[threading.Thread] = []
-        self.prepared: tuple[tuple[float, int], Future[Sandbox]] | None = None
+        self.prepared: tuple[tuple[Setting, int], Future[Sandbox]] | None = None
         self.builder = ThreadPoolExecutor(max_workers=1)
 
-    def build(self, interval: float, failures: int) -> Sandbox:
+    def build(self, setting: Setting, semi_sync_ms: int = 1000) -> Sandbox:
         """A started sandbox whose daemon has seen semi-sync on M1; on failure it is stopped and kept."""
+        interval, failures = setting.interval, setting.failures
         box = Sandbox(Path(tempfile.mkdtemp(prefix="mysqlha-bench-")), log=lambda line: self.log(f"sandbox: {line}"))
         self.live.append(box)
         try:
             for attempt in range(3):
                 try:
-                    box.up(base_port=free_base_port(40000, 50000), interval=interval, failures=failures, daemon=True)
+                    box.up(
+                        hosts=free_host_block(),
+                        interval=interval,
+                        failures=failures,
+                        daemon=True,
+                        semi_sync_timeout_ms=semi_sync_ms,
+                    )
                     break
-                except MysqlhaError as exc:  # a port taken between the check and the bind: try other ports
-                    if "ports in use" not in str(exc) or attempt == 2:
+                except MysqlhaError:  # a port taken (by another test run) between the check and the bind
+                    if attempt == 2:
                         raise
+                    self.log("sandbox up failed (a port taken meanwhile?); trying other ports")
+            if setting.extra():
+                reconfigure(box, setting.extra())
             wait_for(lambda: state(box).semi_sync_seen, 30 + 2 * interval, "the daemon to see semi-sync on M1")
         except BaseException:
             self._teardown(box, keep=True)
             raise
         return box
 
-    def prepare(self, interval: float, failures: int) -> None:
+    def prepare(self, setting: Setting, semi_sync_ms: int = 1000) -> None:
         """Start building the next run's sandbox now, in the background."""
         if self.prepared is None:
-            self.prepared = ((interval, failures), self.builder.submit(self.build, interval, failures))
+            self.prepared = ((setting, semi_sync_ms), self.builder.submit(self.build, setting, semi_sync_ms))
 
     @contextmanager
-    def sandbox(self, interval: float, failures: int) -> Iterator[Sandbox]:
+    def sandbox(self, setting: Setting, semi_sync_ms: int = 1000) -> Iterator[Sandbox]:
         """A prepared sandbox with these settings, or a new one; torn down in the background afterwards."""
         prepared, self.prepared = self.prepared, None
-        if prepared is not None and prepared[0] == (interval, failures):
+        if prepared is not None and prepared[0] == (setting, semi_sync_ms):
             box = prepared[1].result()
         else:
             if prepared is not None:
                 self._release(prepared[1].result(), failed=False)
-            box = self.build(interval, failures)
+            box = self.build(setting, semi_sync_ms)
         failed = True
         try:
             yield box
@@ -109,6 +126,32 @@ class Lab:
 
 def state(box: Sandbox) -> DaemonState:
     return StateStore(box.config.failover.state_file).load()
+
+
+def reconfigure(box: Sandbox, extra: dict[str, dict[str, Any]]) -> None:
+    """Add ``extra`` keys to the daemon's YAML and SIGHUP it; wait until it says it reloaded."""
+    data = yaml.safe_load(box.config_path.read_text())
+    for section, keys in extra.items():
+        data[section].update(keys)
+    box.config_path.write_text(yaml.safe_dump(data))
+    box._config = None
+    # a SIGHUP before the daemon installed its handlers would kill it: wait for its "state:" line
+    wait_for(lambda: any(line.startswith("state: ") for line in log_lines(box)), 20, "the daemon to start")
+    box.supervisor().rpc.supervisor.signalProcess("mysqlcheck", "HUP")
+    wait_for(lambda: "SIGHUP: config reloaded" in "\n".join(log_lines(box)), 20, "the daemon to reload")
+
+
+def stamped_lines(box: Sandbox) -> list[tuple[float, str]]:
+    """The daemon's log lines with their ``iso`` timestamps (epoch seconds)."""
+    path = box.mysqlcheck_log()
+    lines = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        stamp, _, _ = line.partition(" ")
+        try:
+            lines.append((datetime.fromisoformat(stamp).timestamp(), unstamped(line)))
+        except ValueError:
+            continue
+    return lines
 
 
 def log_lines(box: Sandbox) -> list[str]:

@@ -36,8 +36,15 @@ def main(path: str, offline: bool, as_json: bool) -> int:
         "offline": offline,
     }
     head = f"{path}: config valid ({len(config.nodes)} nodes, {len(config.proxies.programs)} proxy programs)"
+    report["window"] = config.monitor.window
+    monitor = config.monitor
+    window = (
+        f"failover window: a node failing {monitor.failures} checks {monitor.recheck:g} s apart "
+        f"(failures x recheck_interval = {monitor.window:g} s); a shorter blip is no failover"
+    )
     if not as_json:
         print(head)
+        print(window)
         for warning in config.warnings:
             print(f"warning: {warning}")
     if offline:

@@ -48,6 +48,17 @@ class Monitor:
     tls_ca: str | None = None  # set: every connection uses TLS and verifies the server's certificate
     tls_verify_cert: bool = True
     tls_verify_identity: bool = True  # the certificate must name the host (IP SAN or DNS name) we connect to
+    recheck_interval: float | None = None  # None: equal to interval
+
+    @property
+    def recheck(self) -> float:
+        """Seconds between the rechecks of a suspect node."""
+        return self.interval if self.recheck_interval is None else self.recheck_interval
+
+    @property
+    def window(self) -> float:
+        """How long a blip must last to cause a failover: failures x recheck_interval."""
+        return self.failures * self.recheck
 
 
 @dataclass(frozen=True)
@@ -323,7 +334,14 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
         tls_ca=get("tls_ca"),
         tls_verify_cert=get("tls_verify_cert"),
         tls_verify_identity=get("tls_verify_identity"),
+        recheck_interval=_optional_float(get("recheck_interval")),
     )
+    if monitor.recheck_interval is not None and monitor.recheck_interval > monitor.interval:
+        reader.problem(
+            "monitor.recheck_interval",
+            f"expected at most interval ({monitor.interval:g} s), got {monitor.recheck_interval:g} s: "
+            "a suspect node is rechecked sooner than a healthy one, never later",
+        )
     if monitor.tls_ca is not None and not os.access(monitor.tls_ca, os.R_OK):
         reader.problem("monitor.tls_ca", f"cannot read {monitor.tls_ca}; expected a readable CA certificate file")
     if monitor.tls_ca is None and (data.get("tls_verify_cert") or data.get("tls_verify_identity")):
@@ -335,6 +353,10 @@ def _parse_monitor(reader: Reader, data: dict[str, Any]) -> Monitor:
             f"to be at most 4 x interval ({monitor.interval:g} s), so a hung server cannot stall the schedule",
         )
     return monitor
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _parse_failover(reader: Reader, data: dict[str, Any]) -> Failover:

@@ -124,6 +124,7 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
     pause = watch.begin(now)
     decision, held = hold(decide(snapshot, before, config, now, quorum=agreed), pause, now)
     daemon.counts = dict(decision.state.failures)
+    daemon.seen = decision.state  # what the schedule reads: this monitor's own counts set the recheck cadence
     if not found.reachable:
         decision = no_quorum(decision, found.problem or "etcd unreachable", again=was_cut_off)
     elif was_cut_off:
@@ -150,7 +151,7 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
             conditions = watch.settle(outcome.events, runner.journal, why(decision, snapshot))
             daemon.count(outcome.events)
             daemon.last_sentence = outcome.sentence
-            watch.seen = outcome.state
+            watch.seen = daemon.seen = outcome.state
             adapters.metrics.observe(snapshot, outcome.state)
     else:
         daemon.last_sentence = decision.sentence

@@ -172,11 +172,11 @@ def check_command(reader: Reader, config: Config) -> None:
 def check_window(reader: Reader, config: Config) -> None:
     """Warn when one blip is enough for a failover."""
     monitor = config.monitor
-    window = monitor.failures * monitor.interval
+    window = monitor.window
     if monitor.failures < 2 or window < BLIP_WINDOW:
         reader.warn(
             "monitor.failures",
-            f"a failover after {monitor.failures} failed check(s) {monitor.interval:g} s apart: the window "
-            f"failures x interval is {window:g} s, so a blip that long (a lost packet, a GC pause, a switch "
-            f"restarting) is a failover; at least 2 checks over {BLIP_WINDOW:g} s or more are advised",
+            f"a failover after {monitor.failures} failed check(s) {monitor.recheck:g} s apart: the window "
+            f"failures x recheck_interval is {window:g} s, so a blip that long (a lost packet, a GC pause, a "
+            f"switch restarting) is a failover; at least 2 checks over {BLIP_WINDOW:g} s or more are advised",
         )

@@ -26,13 +26,15 @@ from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
 from ha.metrics import Metrics
-from ha.model import Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
+from ha.model import DaemonState, Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
 from ha.mysql import MySQL, check_budget
 from ha.oversight import Oversight, hold
 from ha.preflight import refusal, start_problems
 from ha.runner import Runner
+from ha.schedule import next_check
 from ha.state import LockBusy, StateStore, Store
 from ha.supervisor import Supervisor
+from ha.watch import NoWatcher, Watcher, mysql_opener
 
 T = TypeVar("T")
 
@@ -51,14 +53,21 @@ class Adapters:
     hooks: HookRunner
     metrics: Metrics
     coordinator: Coordinator | None = None  # several monitors: the lease, the views, the leader key
+    watcher: Watcher | NoWatcher = field(default_factory=NoWatcher)  # the masters' watch channels
 
     @classmethod
     def real(
-        cls, config: Config, log: Callable[[str], None] = stdout_log, coordinator: Coordinator | None = None
+        cls,
+        config: Config,
+        log: Callable[[str], None] = stdout_log,
+        coordinator: Coordinator | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> Adapters:
-        """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix)."""
+        """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix);
+        ``wake``: called when a master closes its watch channel."""
         coordinator = coordinator or coordinator_for(config, log)
         store = EtcdStateStore(coordinator) if coordinator else StateStore(config.failover.state_file)
+        watched = (config.master, config.candidate)
         return cls(
             MySQL(config.monitor),
             Supervisor(config.supervisor),
@@ -66,9 +75,11 @@ class Adapters:
             HookRunner(config.hooks, log),
             Metrics(config.metrics.listen, log),
             coordinator,
+            Watcher(watched, mysql_opener(config.monitor), lambda name: wake()),
         )
 
     def close(self) -> None:
+        self.watcher.close()
         self.hooks.wait_idle(self.hooks.hooks.timeout)
         self.metrics.close()
 
@@ -88,6 +99,7 @@ class Daemon:
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
     oversight: Oversight | None = None
     counts: dict[str, int] = field(default_factory=dict)  # several monitors: this monitor's own failure counts
+    seen: DaemonState = field(default_factory=DaemonState)  # the last cycle's state: what the schedule reads
 
     @property
     def watch(self) -> Oversight:
@@ -116,10 +128,25 @@ class Daemon:
             self.adapters.mysql.probe,
             lambda name, budget: NodeCheck(name, "failed", budget, f"check still running after {budget:g} s"),
         )
-        failing = [name for name, check in checks.items() if check.status == "failed"]
-        asked = self.ask(failing)
+        for name, check in checks.items():
+            if check.status == "ok":
+                self.adapters.watcher.rearm(name)
+        # The masters' replicas are asked every cycle (one SHOW SLAVE STATUS each), so the silence
+        # that confirms a hung master is already counted when its checks start failing; the
+        # candidate's view of the master comes with its own check.
+        replicas = {replica.name: replica for name in checks for replica in config.replicas_of(name)}
+        known = {
+            name: Witness(name, checks[name].replica)
+            for name in replicas
+            if name in checks and checks[name].status == "ok" and checks[name].replica is not None
+        }
+        asked = self._bounded(
+            {name: node for name, node in replicas.items() if name not in known},
+            self.adapters.mysql.ask,
+            lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
+        )
         states, error = self._programs(programs)
-        return Snapshot(self.number, wall, checks, asked, states, error)
+        return Snapshot(self.number, wall, checks, {**known, **asked}, states, error)
 
     def ask(self, failing: list[str]) -> dict[str, Witness]:
         """What the replicas of the ``failing`` nodes say about them, asked concurrently."""
@@ -196,11 +223,13 @@ class Daemon:
                 self.adapters.metrics.observe(snapshot, outcome.state)
                 self.last_sentence = outcome.sentence
                 watch.seen = outcome.state
+                self.seen = outcome.state
         except LockBusy:
             decision = decide(snapshot, store.load(), self.config, self.wall(), watch_only=True)
             for line in decision.lines:
                 self.log(line)
             self.last_sentence = decision.sentence
+            self.seen = decision.state
         analysis = decision.analysis
         watch.end(snapshot, analysis.kind, getattr(analysis, "node", None), self.last_sentence, conditions)
         return self.last_sentence
@@ -240,8 +269,9 @@ class Daemon:
         master, candidate, monitor = self.config.master, self.config.candidate, self.config.monitor
         return (
             f"mysqlha {__version__} watching {master.name} ({master.host}:{master.port}) and "
-            f"{candidate.name} ({candidate.host}:{candidate.port}) every {monitor.interval:g} s; "
-            f"failover after {monitor.failures} failed checks; config {self.config.path}"
+            f"{candidate.name} ({candidate.host}:{candidate.port}) every {monitor.interval:g} s"
+            + (f" (a suspect node every {monitor.recheck:g} s)" if monitor.recheck != monitor.interval else "")
+            + f"; failover after {monitor.failures} failed checks; config {self.config.path}"
         )
 
     def run(self) -> int:
@@ -257,20 +287,18 @@ class Daemon:
             self.log(f"state: {state.phase}" + (f" ({state.case}, {state.failed_node})" if state.case else ""))
         except MysqlhaError as exc:  # etcd not answering yet: the cycles say so, and act on nothing
             self.log(f"state: unknown for now ({exc})")
-        next_at = self.clock()
+        closed: frozenset[str] = frozenset()
         while not self.stopping:
             if self.reload_requested:
                 self.reload()
+            started = self.clock()
+            for name in sorted(closed):
+                self.log(f"  {name} closed the watch connection: suspect, checking now")
             try:
                 self.run_cycle()
             except Exception:  # noqa: BLE001 - the loop must outlive any one cycle
                 self.log("cycle failed unexpectedly:\n" + traceback.format_exc().rstrip())
-            next_at += self.config.monitor.interval
-            now = self.clock()
-            if next_at < now:
-                next_at = now
-            self.wakeup.wait(max(0.0, next_at - now))
-            self.wakeup.clear()
+            closed = self.sleep(started)
         if self.adapters.coordinator is not None:
             self.adapters.coordinator.resign()
             self.log("coordination: lease revoked, another monitor can lead at once")
@@ -278,6 +306,17 @@ class Daemon:
         self.log("SIGTERM: stopped")
         self.pool.shutdown(wait=False, cancel_futures=True)
         return 0
+
+    def sleep(self, started: float) -> frozenset[str]:
+        """Wait until the next check is due (or a signal); returns the nodes whose channel closed."""
+        while True:
+            closed = self.adapters.watcher.take()
+            seen, now = self.seen, self.clock()
+            due = next_check(self.config.monitor, seen.phase, seen.failures, closed, started, now)
+            if due <= now or self.stopping or self.reload_requested:
+                return closed
+            self.wakeup.wait(due - now)
+            self.wakeup.clear()
 
     def reload(self) -> None:
         self.reload_requested = False
@@ -302,7 +341,7 @@ class Daemon:
         keep = old is not None and config.coordination == self.config.coordination
         self.config = config
         self.adapters.close()
-        self.adapters = Adapters.real(config, self.log, old if keep else None)
+        self.adapters = Adapters.real(config, self.log, old if keep else None, self.wakeup.set)
         if old is not None and not keep:
             old.resign()  # another etcd, name or prefix: give the old lead up at once
         if self.adapters.coordinator is not None:
@@ -378,4 +417,5 @@ def main(config_path: str) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     log = setup_logging(config.logging.format)
-    return Daemon(config, Adapters.real(config, log), log).run()
+    wakeup = threading.Event()
+    return Daemon(config, Adapters.real(config, log, wake=wakeup.set), log, wakeup=wakeup).run()

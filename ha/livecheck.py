@@ -108,7 +108,7 @@ def semi_sync(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) ->
     """The master acknowledges only what master2 has (AFTER_SYNC), with a timeout that suits the detection."""
     findings = []
     master = config.master.name
-    window = config.monitor.failures * config.monitor.interval
+    window = config.monitor.window
     for node in (config.master, config.candidate):
         variables = facts.get(node.name, {}).get("vars")
         if variables is None:
@@ -143,7 +143,7 @@ def semi_sync(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) ->
                     node.name,
                     f"rpl_semi_sync_master_timeout is {timeout} ms: with {config.candidate.name} gone "
                     f"every commit waits that long, longer than the daemon needs to notice "
-                    f"(failures x interval = {window:g} s)",
+                    f"(failures x recheck_interval = {window:g} s)",
                     f"on {node.name}: SET GLOBAL rpl_semi_sync_master_timeout = {int(window * 500)};",
                     "warning",
                 )

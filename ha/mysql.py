@@ -298,6 +298,12 @@ class MySQL:
             return f"left alone: it holds transactions {source.name} lacks ({missing}); rebuild it"
         return self.replicate_from(replica, source, credentials, timeout)
 
+    def semi_sync_off(self, node: Node) -> str:
+        """Turn the semi-sync source role off: commits waiting for an acknowledgement return at once."""
+        with self.session(node) as cur:
+            cur.execute(dialect_of(cur).semi_sync_role_sql("source", False))
+        return "semi-sync source role off"
+
     def semi_sync_source(self, node: Node, timeout: float) -> str:
         """Turn the semi-sync source role on and wait until a semi-sync replica is connected."""
         with self.session(node) as cur:

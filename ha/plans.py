@@ -148,6 +148,7 @@ def failover_steps(case: Case, config: Config, mysql: MySQL, supervisor: Supervi
             start((*to_candidate, *others)),
         ]
     else:
+        steps.insert(0, asynchronous(mysql, survivor, failed))
         steps.append(start(transition.start))
     stranded = [n for n in config.replicas_of(failed.name) if n.name != candidate.name]
     credentials = config.replication
@@ -155,6 +156,14 @@ def failover_steps(case: Case, config: Config, mysql: MySQL, supervisor: Supervi
         for replica in stranded:
             steps.append(Step(f"repoint {replica.name} to {survivor.name}", repoint(mysql, replica, survivor, config)))
     return steps
+
+
+def asynchronous(mysql: MySQL, master: Node, gone: Node) -> Step:
+    """Case 2, first: no semi-sync replica is left, so the master's commits would wait the whole
+    ``rpl_semi_sync_master_timeout``; turn the role off now (best effort: it never holds up moving
+    the reads). Failback of case 2 turns it on again once ``gone`` rejoins as its semi-sync replica."""
+    line = f"no semi-sync replica left: {master.name} commits asynchronously until {gone.name} rejoins"
+    return Step(line, lambda: best_effort(lambda: mysql.semi_sync_off(master)))
 
 
 def repoint(mysql: MySQL, replica: Node, source: Node, config: Config) -> Callable[[], object]:

@@ -113,7 +113,9 @@ def plan_needs(case: str, config: Config) -> list[Need]:
         needs = [Need(candidate, "promote", f"promote {candidate}"), Need(master, "fence", f"fence {master}")]
         return needs + _repoint(config, case, [r.name for r in config.replicas_of(master) if r.name != candidate])
     if case == "candidate_down":
-        return _repoint(config, case, [r.name for r in config.replicas_of(candidate)])
+        # best effort: master1 commits asynchronously at once instead of after the semi-sync timeout
+        asynchronous = Need(master, "semi-sync source", f"{case}: semi-sync off at {master}", required=False)
+        return [asynchronous, *_repoint(config, case, [r.name for r in config.replicas_of(candidate)])]
     if case == "switchover":
         return _switch(case, master, candidate)
     if case == "failback_candidate":

@@ -97,6 +97,14 @@ SCHEMA = Section(
                     "within their own interval",
                 ),
                 "failures": Field("integer", 5, "consecutive failed checks before a failover", 1),
+                "recheck_interval": Field(
+                    "seconds",
+                    None,
+                    "seconds between the rechecks of a suspect node (a failed check, or its watch connection "
+                    "closed); failures are counted at this cadence; unset: equal to interval",
+                    0.1,
+                    "every recheck opens a fresh connection; a blip must outlast failures x recheck_interval",
+                ),
                 "connect_timeout": seconds(
                     1.0,
                     "seconds for the TCP connect",

@@ -102,6 +102,10 @@ class FakeMySQL:
         self._do("replicate_from", replica, source.name)
         return f"replicating from {source.name}"
 
+    def semi_sync_off(self, node: Node) -> str:
+        self._do("semi_sync_off", node)
+        return "semi-sync source role off"
+
     def semi_sync_source(self, node: Node, timeout: float) -> str:
         self._do("semi_sync_source", node)
         return "semi-sync on"

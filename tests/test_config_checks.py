@@ -324,7 +324,7 @@ def test_timings_below_their_floor_are_errors_naming_floor_and_why() -> None:
 def test_a_blip_window_draws_a_warning_naming_it() -> None:
     config = parse_config(mutated(set_key("monitor.interval", 0.5), set_key("monitor.failures", 1)), PATH)
     warning = next(w for w in config.warnings if "monitor.failures" in w)
-    assert "the window failures x interval is 0.5 s" in warning
+    assert "the window failures x recheck_interval is 0.5 s" in warning
 
 
 def test_the_default_window_draws_no_warning() -> None:
@@ -363,3 +363,26 @@ def load_problems(tmp_path: Path, data: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as info:
         load_config(write_yaml(tmp_path, data))
     return info.value.problems
+
+
+def test_recheck_interval_defaults_to_interval_and_sets_the_window() -> None:
+    classic = parse_config(shipped(), PATH).monitor
+    assert (classic.recheck, classic.window) == (classic.interval, classic.failures * classic.interval)
+    fast = parse_config(
+        mutated(
+            set_key("monitor.interval", 1), set_key("monitor.failures", 3), set_key("monitor.recheck_interval", 0.2)
+        ),
+        PATH,
+    )
+    assert fast.monitor.window == pytest.approx(0.6)
+    warning = next(w for w in fast.warnings if "monitor.failures" in w)
+    assert "3 failed check(s) 0.2 s apart" in warning
+
+
+def test_recheck_interval_is_between_its_floor_and_the_interval() -> None:
+    slow = problems_of(mutated(set_key("monitor.interval", 1), set_key("monitor.recheck_interval", 2)))
+    assert slow == [
+        f"{PATH}: monitor.recheck_interval: expected at most interval (1 s), got 2 s: " + slow[0].split(": ", 3)[3]
+    ]
+    fast = problems_of(mutated(set_key("monitor.recheck_interval", 0.01)))
+    assert fast[0].startswith(f"{PATH}: monitor.recheck_interval: 0.01 s is below the floor of 0.1 s")

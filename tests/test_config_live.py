@@ -213,7 +213,12 @@ def test_offline_contacts_nothing_and_live_reports_unreachable(healthy_sandbox: 
     path.write_text(yaml.safe_dump(data))
     offline = mysqlha(healthy_sandbox, "check-config", "--offline", config=path)
     assert offline.returncode == 0, offline.stdout + offline.stderr
-    assert offline.stdout.splitlines() == [f"{path}: config valid (4 nodes, 10 proxy programs)"]
+    interval, failures = data["monitor"]["interval"], data["monitor"]["failures"]
+    assert offline.stdout.splitlines() == [
+        f"{path}: config valid (4 nodes, 10 proxy programs)",
+        f"failover window: a node failing {failures} checks {interval:g} s apart (failures x recheck_interval "
+        f"= {failures * interval:g} s); a shorter blip is no failover",
+    ]
     live = mysqlha(healthy_sandbox, "check-config", config=path)
     assert live.returncode == 1 and live.stdout.splitlines()[0].endswith("config valid (4 nodes, 10 proxy programs)")
     assert "master1: unreachable" in live.stdout

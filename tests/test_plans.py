@@ -38,8 +38,9 @@ def test_case_1_stops_the_old_write_path_before_the_candidate_becomes_writable()
     assert steps[-1].startswith("start mysql-proxy-master-failover1, mysql-proxy-master-failover2")
 
 
-def test_case_2_only_moves_reads() -> None:
+def test_case_2_makes_master1_asynchronous_first_then_moves_reads() -> None:
     assert descriptions("candidate_down") == [
+        "no semi-sync replica left: master1 commits asynchronously until master2 rejoins",
         "stop mysql-proxy-slave1, mysql-proxy-slave2",
         "start mysql-proxy-slave-failover3, mysql-proxy-slave-failover4",
     ]

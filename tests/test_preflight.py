@@ -65,7 +65,9 @@ def test_case_1_promotes_the_candidate_and_fences_the_master() -> None:
         ("master2", "promote"),
         ("master1", "fence"),
     ]
-    assert plan_needs("candidate_down", config) == []
+    assert [(n.node, n.action, n.required) for n in plan_needs("candidate_down", config)] == [
+        ("master1", "semi-sync source", False)  # best effort
+    ]
 
 
 def test_repointing_adds_the_stranded_replicas() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -166,3 +167,41 @@ def test_while_an_operator_holds_the_lock_the_cycle_only_watches(world: World) -
     assert "3 failures in a row" in world.lines[-4], "counted for the log, not kept"
     assert world.lines[-1] == "an operator command holds the state lock: watching only this cycle"
     assert world.supervisor.calls == []
+
+
+class ClosedOnce:
+    """A watch channel that reports master1 closed once."""
+
+    def __init__(self) -> None:
+        self.pending, self.rearmed = {"master1"}, []
+
+    def take(self) -> frozenset[str]:
+        taken, self.pending = frozenset(self.pending), set()
+        return taken
+
+    def rearm(self, name: str) -> None:
+        self.rearmed.append(name)
+
+    def close(self, timeout: float = 2.0) -> None:
+        pass
+
+
+def test_a_closed_channel_ends_the_sleep_at_once_and_a_good_check_rearms_it(world: World) -> None:
+    channel = ClosedOnce()
+    world.daemon.adapters.watcher = channel  # type: ignore[assignment]
+    world.cycles(1)
+    assert sorted(channel.rearmed) == ["master1", "master2"]
+    began = time.monotonic()
+    assert world.daemon.sleep(time.monotonic()) == frozenset({"master1"})  # interval 5 s: not waited
+    assert time.monotonic() - began < 1.0
+
+
+def test_a_suspect_node_is_rechecked_at_the_recheck_interval(world: World) -> None:
+    monitor = replace(world.config.monitor, recheck_interval=0.2)
+    world.daemon.config = replace(world.config, monitor=monitor)
+    world.mysql.down.add("master1")
+    world.cycles(1)
+    assert world.daemon.seen.failures["master1"] == 1
+    began = time.monotonic()
+    assert world.daemon.sleep(began) == frozenset()
+    assert 0.15 < time.monotonic() - began < 2.0  # not the 5 s interval
