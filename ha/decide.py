@@ -142,27 +142,34 @@ def withheld(decision: Decision, analysis: Analysis, line: str, sentence: str) -
     return Decision(state, analysis, actions, (*lines, line), sentence, kept)
 
 
+def _not_started(
+    decision: Decision,
+    reason: str,
+    analysis_of: type[FailoverVetoed] | type[GrantsMissing],
+    says: str,
+    sentence: str,
+    event: str,
+) -> Decision:
+    start = next(action for action in decision.actions if isinstance(action, StartFailover))
+    node, case = start.failed_node, start.case
+    analysis = analysis_of(node, case, reason)
+    held = withheld(decision, analysis, f"{node} failing: {says}: {reason}", f"failover {case} of {node} {sentence}")
+    return replace(held, events=(*held.events, Event(event, node, case, reason, analysis.kind)))
+
+
 def vetoed(decision: Decision, reason: str) -> Decision:
     """What a starting decision becomes when the pre_failover hook vetoes it: nothing started, one
     ``failover_vetoed`` instead of ``failover_started``, asked again next cycle."""
-    start = next(action for action in decision.actions if isinstance(action, StartFailover))
-    node, case = start.failed_node, start.case
-    analysis = FailoverVetoed(node, case, reason)
-    line = f"{node} failing: failover VETOED by the pre_failover hook: {reason}"
-    held = withheld(decision, analysis, line, f"failover {case} of {node} vetoed by the pre_failover hook")
-    event = Event("failover_vetoed", node, case, reason, analysis.kind)
-    return replace(held, events=(*held.events, event))
+    hook = "by the pre_failover hook"
+    return _not_started(
+        decision, reason, FailoverVetoed, f"failover VETOED {hook}", f"vetoed {hook}", "failover_vetoed"
+    )
 
 
 def ungranted(decision: Decision, reason: str) -> Decision:
     """A starting decision whose plan the monitor user cannot run: nothing touched, one ``failover_refused``."""
-    start = next(action for action in decision.actions if isinstance(action, StartFailover))
-    node, case = start.failed_node, start.case
-    analysis = GrantsMissing(node, case, reason)
-    line = f"{node} failing: failover NOT STARTED, nothing touched: {reason}"
-    held = withheld(decision, analysis, line, f"failover {case} of {node} not started: a grant is missing")
-    event = Event("failover_refused", node, case, reason, analysis.kind)
-    return replace(held, events=(*held.events, event))
+    says, sentence = "failover NOT STARTED, nothing touched", "not started: a grant is missing"
+    return _not_started(decision, reason, GrantsMissing, says, sentence, "failover_refused")
 
 
 def _watch_only(snapshot: Snapshot, state: DaemonState, config: Config) -> Decision:

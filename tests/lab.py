@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,13 +37,16 @@ with box.app(program.listen_host, program.listen_port) as cur:
 
 
 @contextmanager
-def netns_sandbox(directory: Path, **options: object) -> Iterator[tuple[Sandbox, NetnsLab]]:
-    """Build the lab and the sandbox inside it; stop every process by pid and delete every
-    namespace afterwards, pass or fail. Skips (with the reason) where namespaces cannot be made."""
+def lab_sandbox(
+    directory: Path, members: tuple[str, ...], layout: Callable[[NetnsLab], dict[str, object]]
+) -> Iterator[tuple[Sandbox, NetnsLab]]:
+    """Build a lab of ``members`` (namespaces) and a sandbox inside it, `sandbox up` given
+    ``layout(lab)``; stop every process by pid and delete every namespace afterwards, pass or fail.
+    Skips (with the reason) where namespaces cannot be made."""
     reason = missing_tools()
     if reason:
         pytest.skip(f"netns lab: {reason}")
-    lab = NetnsLab(("mon", *NODES))
+    lab = NetnsLab(members)
     try:
         lab.create()
     except Exception as exc:  # noqa: BLE001 - any failure to build namespaces means: cannot run here
@@ -54,8 +57,7 @@ def netns_sandbox(directory: Path, **options: object) -> Iterator[tuple[Sandbox,
             "hosts": lab.prefix,
             "netns": {node: lab.ns(node) for node in NODES},
             "client_host": f"{lab.prefix}.%",
-            "heartbeat": None,
-            **options,
+            **layout(lab),
         }
         result = subprocess.run(
             [*lab.exec_prefix("mon"), sys.executable, "-c", UP, str(directory), json.dumps(up)],
@@ -71,6 +73,13 @@ def netns_sandbox(directory: Path, **options: object) -> Iterator[tuple[Sandbox,
         finally:
             leftover = lab.destroy()
             assert not leftover, f"processes left in the lab namespaces (killed): {leftover}"
+
+
+@contextmanager
+def netns_sandbox(directory: Path, **options: object) -> Iterator[tuple[Sandbox, NetnsLab]]:
+    """The sandbox in a lab with one monitor host (``mon``) and the server's default heartbeat."""
+    with lab_sandbox(directory, ("mon", *NODES), lambda lab: {"heartbeat": None, **options}) as built:
+        yield built
 
 
 def proxy_node(box: Sandbox, lab: NetnsLab, program: str) -> str:

@@ -3,18 +3,15 @@ proxies), mon2 and mon3 on hosts of their own; one etcd member on each monitor's
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-from lab import NODES, UP
+from lab import NODES, lab_sandbox
 
 from ha.sandbox.cluster import Sandbox
-from ha.sandbox.netns import NetnsLab, missing_tools, run
+from ha.sandbox.netns import NetnsLab, run
 
 HOSTS = {"mon1": "mon", "mon2": "mon2", "mon3": "mon3"}  # monitor -> lab member (its namespace)
 ETCD_CUT = "mysqlha_lab_etcd"
@@ -24,41 +21,15 @@ ETCD_CUT = "mysqlha_lab_etcd"
 def monitors_in_netns(directory: Path, **options: object) -> Iterator[tuple[Sandbox, NetnsLab]]:
     """Build the lab (servers and three monitor hosts) and the sandbox with three monitors inside it;
     every process stopped by pid and every namespace deleted afterwards, pass or fail."""
-    reason = missing_tools()
-    if reason:
-        pytest.skip(f"netns lab: {reason}")
-    lab = NetnsLab(("mon", *NODES, "mon2", "mon3"))
-    try:
-        lab.create()
-    except Exception as exc:  # noqa: BLE001 - cannot make namespaces here
-        pytest.skip(f"netns lab: cannot create network namespaces: {exc}")
-    box = Sandbox(directory, log=lambda line: None)
-    try:
+
+    def layout(lab: NetnsLab) -> dict[str, object]:
         placement = {
             name: [lab.address(member), None if member == "mon" else lab.ns(member)] for name, member in HOSTS.items()
         }
-        up = {
-            "hosts": lab.prefix,
-            "netns": {node: lab.ns(node) for node in NODES},
-            "client_host": f"{lab.prefix}.%",
-            "heartbeat": 1.0,
-            "monitor_hosts": placement,
-            **options,
-        }
-        result = subprocess.run(
-            [*lab.exec_prefix("mon"), sys.executable, "-c", UP, str(directory), json.dumps(up)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert result.returncode == 0, f"sandbox up in the lab failed:\n{result.stdout}{result.stderr}"
-        yield box, lab
-    finally:
-        try:
-            box.down()
-        finally:
-            leftover = lab.destroy()
-            assert not leftover, f"processes left in the lab namespaces (killed): {leftover}"
+        return {"heartbeat": 1.0, "monitor_hosts": placement, **options}
+
+    with lab_sandbox(directory, ("mon", *NODES, "mon2", "mon3"), layout) as built:
+        yield built
 
 
 def cut_from_etcd(lab: NetnsLab, monitor: str) -> None:
