@@ -377,11 +377,18 @@ def _parse_failover(reader: Reader, data: dict[str, Any]) -> Failover:
     )
 
 
-def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
+def _optional_section(reader: Reader, data: Any, name: str) -> bool:
+    """An optional section is a mapping of known keys; False (a problem said) when it is not a mapping."""
     if not isinstance(data, dict):
-        reader.problem("hooks", f"expected a mapping, got {data!r}")
+        reader.problem(name, f"expected a mapping, got {data!r}")
+        return False
+    reader.unknown(data, name, section_at(name))
+    return True
+
+
+def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
+    if not _optional_section(reader, data, "hooks"):
         return Hooks()
-    reader.unknown(data, "hooks", section_at("hooks"))
     return Hooks(
         on_event=_get(reader, data, "hooks", "on_event", "hooks"),
         pre_failover=_get(reader, data, "hooks", "pre_failover", "hooks"),
@@ -390,10 +397,8 @@ def _parse_hooks(reader: Reader, data: dict[str, Any]) -> Hooks:
 
 
 def _parse_logging(reader: Reader, data: dict[str, Any]) -> Logging:
-    if not isinstance(data, dict):
-        reader.problem("logging", f"expected a mapping, got {data!r}")
+    if not _optional_section(reader, data, "logging"):
         return Logging()
-    reader.unknown(data, "logging", section_at("logging"))
     return Logging(
         format=_get(reader, data, "logging", "format", "logging"),
         history_keep_days=float(_get(reader, data, "logging", "history_keep_days", "logging")),
@@ -402,10 +407,8 @@ def _parse_logging(reader: Reader, data: dict[str, Any]) -> Logging:
 
 
 def _parse_metrics(reader: Reader, data: dict[str, Any]) -> Metrics:
-    if not isinstance(data, dict):
-        reader.problem("metrics", f"expected a mapping, got {data!r}")
+    if not _optional_section(reader, data, "metrics"):
         return Metrics()
-    reader.unknown(data, "metrics", section_at("metrics"))
     return Metrics(reader.get(data, "metrics", "listen", str, None, lambda v: ":" in v, "host:port"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ha.coordination import margin_for
+from ha.etcd import EtcdOptions
 from ha.schema import SAFE_NAME, field_at, section_at
 from ha.validation import Reader
 
@@ -26,6 +27,10 @@ class EtcdSettings:
     key: str | None = None
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+
+    def options(self) -> EtcdOptions:
+        """What the client needs of these settings (the prefix and TTL are the coordinator's)."""
+        return EtcdOptions(self.endpoints, self.timeout, self.ca, self.cert, self.key, self.user, self.password)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ha.config import Config
-from ha.etcd import Etcd, EtcdError, EtcdOptions
+from ha.etcd import Etcd, EtcdError
 from ha.quorum import View, quorum
 from ha.timefmt import age
 
@@ -14,8 +14,7 @@ from ha.timefmt import age
 def etcd_client(config: Config) -> Etcd:
     setting = config.coordination
     assert setting is not None
-    etcd = setting.etcd
-    return Etcd(EtcdOptions(etcd.endpoints, etcd.timeout, etcd.ca, etcd.cert, etcd.key, etcd.user, etcd.password))
+    return Etcd(setting.etcd.options())
 
 
 def coordination_status(config: Config, now: float, client: Etcd | None = None) -> dict[str, Any]:

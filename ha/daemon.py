@@ -20,7 +20,7 @@ from ha.config import Config, Node, load_config
 from ha.coordination import Coordinator
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
-from ha.etcd import Etcd, EtcdOptions
+from ha.etcd import Etcd
 from ha.etcdstore import EtcdStateStore
 from ha.heartbeat import slow_detection
 from ha.hooks import HookRunner
@@ -396,8 +396,7 @@ def coordinator_for(config: Config, log: Callable[[str], None]) -> Coordinator |
     if setting is None:
         return None
     etcd = setting.etcd
-    options = EtcdOptions(etcd.endpoints, etcd.timeout, etcd.ca, etcd.cert, etcd.key, etcd.user, etcd.password)
-    return Coordinator(Etcd(options), setting.name, etcd.prefix, etcd.ttl, log=log)
+    return Coordinator(Etcd(etcd.options()), setting.name, etcd.prefix, etcd.ttl, log=log)
 
 
 def main(config_path: str) -> int:
