@@ -64,19 +64,30 @@ def set_everywhere(box: Sandbox, section: str, key: str, value: object) -> None:
 
 
 def kill_monitor(box: Sandbox, name: str) -> None:
-    """SIGKILL a monitor and keep supervisord from bringing it back (so another one must lead)."""
+    """SIGKILL a monitor and keep supervisord from bringing it back (so another one must lead).
+
+    supervisord respawns the killed program at once (autorestart); the respawned daemon is stopped
+    too, and SIGKILLed if it is still finishing a cycle (STOPPING), so it never waits out stopwaitsecs.
+    """
     import os
     import signal
     import time
 
     rpc = box.supervisor().rpc.supervisor
+    program = program_of(name)
     os.kill(monitor_pid(box, name), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while rpc.getProcessInfo(program_of(name))["statename"] not in ("STOPPED", "EXITED", "FATAL"):
+    deadline = time.monotonic() + 40
+    seen: list[str] = []
+    while (state := rpc.getProcessInfo(program)["statename"]) not in ("STOPPED", "EXITED", "FATAL"):
+        if not seen or seen[-1] != state:
+            seen.append(state)
         try:
-            rpc.stopProcess(program_of(name), False)
+            if state == "STOPPING":
+                rpc.signalProcess(program, "KILL")
+            else:
+                rpc.stopProcess(program, False)
         except Exception:  # noqa: BLE001 - NOT_RUNNING while it is being respawned: try again
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"{name} would not stay stopped")
+            raise AssertionError(f"{name} would not stay stopped (states seen: {' -> '.join(seen)})")
         time.sleep(0.05)
