@@ -16,10 +16,13 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0
 
 @dataclass(frozen=True)
 class Op:
-    """One acknowledged operation: wall time, the server port that answered, the client connection number."""
+    """One acknowledged operation: wall time, the @@server_id that answered, the client connection number.
+
+    The server id, not the port: on the same-port lab every node listens on 3306.
+    """
 
     t: float
-    port: int
+    server: int
     conn: int
     key: str = ""
 
@@ -50,24 +53,24 @@ class Client(threading.Thread):
             ssl_disabled=True,
         )
         with conn.cursor() as cur:
-            cur.execute("SELECT @@port")
-            port = int(cur.fetchone()[0])
-        return conn, port
+            cur.execute("SELECT @@server_id")
+            server = int(cur.fetchone()[0])
+        return conn, server
 
-    def operate(self, cur: pymysql.cursors.Cursor, port: int, number: int) -> Op:
+    def operate(self, cur: pymysql.cursors.Cursor, server: int, number: int) -> Op:
         raise NotImplementedError
 
     def run(self) -> None:
-        conn, port, number = None, 0, -1
+        conn, server, number = None, 0, -1
         while not self.stopping.is_set():
             try:
                 if conn is None:
                     opened = time.time()
-                    conn, port = self.connect()
+                    conn, server = self.connect()
                     self.opened.append(opened)
                     number = len(self.opened) - 1
                 with conn.cursor() as cur:
-                    self.ops.append(self.operate(cur, port, number))
+                    self.ops.append(self.operate(cur, server, number))
             except Exception as exc:  # noqa: BLE001 - any failure means: record it, reconnect, go on
                 self.errors.append(time.time())
                 self.error_texts.append(f"{type(exc).__name__}: {exc}")
@@ -89,16 +92,16 @@ class Client(threading.Thread):
 class Writer(Client):
     """Inserts one row with a client-made key per commit through the master proxy port."""
 
-    def operate(self, cur: pymysql.cursors.Cursor, port: int, number: int) -> Op:
+    def operate(self, cur: pymysql.cursors.Cursor, server: int, number: int) -> Op:
         key = uuid.uuid4().hex
         cur.execute(f"INSERT INTO {TABLE} (k) VALUES (%s)", (key,))
-        return Op(time.time(), port, number, key)
+        return Op(time.time(), server, number, key)
 
 
 class Reader(Client):
-    """Asks ``SELECT @@port`` through the read proxy port: which server answered, when."""
+    """Asks ``SELECT @@server_id`` through the read proxy port: which server answered, when."""
 
-    def operate(self, cur: pymysql.cursors.Cursor, port: int, number: int) -> Op:
-        cur.execute("SELECT @@port")
+    def operate(self, cur: pymysql.cursors.Cursor, server: int, number: int) -> Op:
+        cur.execute("SELECT @@server_id")
         served_by = int(cur.fetchone()[0])
         return Op(time.time(), served_by, number)

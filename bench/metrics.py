@@ -34,24 +34,24 @@ def longest_gap(times: Sequence[float], start: float, end: float) -> float:
     return max(b - a for a, b in itertools.pairwise(points))
 
 
-def first_write_on(events: Events, port: int, after: float) -> float | None:
-    return next((w.t for w in sorted(events.writes, key=lambda w: w.t) if w.port == port and w.t > after), None)
+def first_write_on(events: Events, server: int, after: float) -> float | None:
+    return next((w.t for w in sorted(events.writes, key=lambda w: w.t) if w.server == server and w.t > after), None)
 
 
-def first_read_switched(events: Events, port: int) -> float | None:
+def first_read_switched(events: Events, server: int) -> float | None:
     """First read served by ``port`` on a connection opened after the decision and after the last read error
     that followed it: the reader is through the failover proxies, not on an old connection."""
     errors = [t for t in events.read_errors if t > events.decision]
     since = max([events.decision, *errors])
     for read in sorted(events.reads, key=lambda r: r.t):
-        if read.t > events.decision and read.port == port and events.read_opened[read.conn] >= since:
+        if read.t > events.decision and read.server == server and events.read_opened[read.conn] >= since:
             return read.t
     return None
 
 
-def case1_numbers(events: Events, new_master_port: int) -> dict[str, float | None]:
+def case1_numbers(events: Events, new_master: int) -> dict[str, float | None]:
     """kill/freeze M1: action and RTO end at the first write acknowledged by the new master."""
-    first = first_write_on(events, new_master_port, events.decision)
+    first = first_write_on(events, new_master, events.decision)
     return {
         "detection": events.decision - events.fault,
         "action": None if first is None else first - events.decision,
@@ -60,9 +60,9 @@ def case1_numbers(events: Events, new_master_port: int) -> dict[str, float | Non
     }
 
 
-def case2_numbers(events: Events, read_port: int) -> dict[str, float | None]:
+def case2_numbers(events: Events, read_server: int) -> dict[str, float | None]:
     """M2 gone: writes stay on M1; action ends at the first read served by S1 through the failover read proxy."""
-    first = first_read_switched(events, read_port)
+    first = first_read_switched(events, read_server)
     writes = [w.t for w in events.writes]
     return {
         "detection": events.decision - events.fault,

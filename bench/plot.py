@@ -27,7 +27,7 @@ def buckets(ops: Sequence[Op], origin: float, lo: float, hi: float) -> dict[int,
     for op in ops:
         index = int((op.t - origin - lo) / BUCKET)
         if 0 <= index < size:
-            counts.setdefault(op.port, Counter())[index] += 1
+            counts.setdefault(op.server, Counter())[index] += 1
     return {port: [c[i] for i in range(size)] for port, c in sorted(counts.items())}
 
 

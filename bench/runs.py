@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from bench.sandboxes import (
     keys_on,
     listen,
     log_lines,
+    server_names,
     stamped_lines,
     state,
 )
@@ -30,6 +32,8 @@ from ha.sandbox.cluster import Sandbox
 
 WARMUP = 1.0  # seconds of load before the fault
 TAIL = 0.5  # seconds of load kept after the failover is visible to the clients
+
+PHASES = random.Random(20261201)  # the faults' phases in the check cycle: seeded, so a re-run repeats them
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,12 @@ def inject(box: Sandbox, scenario: Scenario, setting: Setting) -> Callable[[], N
 def wait_resumed(box: Sandbox, scenario: Scenario, since: float, writer: Writer, reader: Reader) -> None:
     """Until the clients see the new layout: writes on M2 (case 1), reads on the read-failover backend."""
     if scenario.case == "master_down":
-        m2 = box.config.candidate.port
-        wait(lambda: sum(w.port == m2 for w in writer.ops) >= 20, 30, "writes acknowledged by M2")
-    backend = box.server("S2" if scenario.case == "master_down" else "S1").node.port
+        m2 = box.server("M2").server_id
+        wait(lambda: sum(w.server == m2 for w in writer.ops) >= 20, 30, "writes acknowledged by M2")
+    backend = box.server("S2" if scenario.case == "master_down" else "S1").server_id
 
     def reads_resumed() -> bool:
-        return sum(r.port == backend and reader.opened[r.conn] > since for r in reader.ops) >= 20
+        return sum(r.server == backend and reader.opened[r.conn] > since for r in reader.ops) >= 20
 
     wait(reads_resumed, 30, "reads through the read-failover proxy")
 
@@ -142,6 +146,9 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
             time.sleep(WARMUP)
             wait(lambda: writer.ops and reader.ops, 10, "writes and reads flowing")
             lab.settle()  # the previous run's sandbox is down before this one's fault
+            # A real fault lands at any moment of the daemon's schedule; without this, every run's
+            # fault would sit at the same phase of the check cycle (set by the reload before the run).
+            time.sleep(PHASES.uniform(0, setting.interval))
             fault = time.time()
             undo = inject(box, scenario, setting)
             after_fault()
@@ -167,13 +174,13 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
         suspected = first_suspicion(box, scenario, fault)
         marks: dict[str, float | None] = {"fault": fault, "suspicion": suspected, "decision": done.since}
         if scenario.case == "master_down":
-            port = box.config.candidate.port
-            numbers = metrics.case1_numbers(events, port)
-            marks["first write on M2"] = metrics.first_write_on(events, port, done.since)
+            server = box.server("M2").server_id
+            numbers = metrics.case1_numbers(events, server)
+            marks["first write on M2"] = metrics.first_write_on(events, server, done.since)
         else:
-            port = box.server("S1").node.port
-            numbers = metrics.case2_numbers(events, port)
-            marks["first read on S1 (failover proxy)"] = metrics.first_read_switched(events, port)
+            server = box.server("S1").server_id
+            numbers = metrics.case2_numbers(events, server)
+            marks["first read on S1 (failover proxy)"] = metrics.first_read_switched(events, server)
         present = keys_on(box, "M2" if scenario.case == "master_down" else "M1")
         numbers.update(
             suspicion=None if suspected is None else suspected - fault,
@@ -184,7 +191,7 @@ def run_once(scenario: Scenario, setting: Setting, lab: Lab, after_fault: Callab
             write_errors=error_kinds(writer.error_texts),
             read_errors=error_kinds(reader.error_texts),
         )
-        names = {node.port: node.name for node in box.config.nodes.values()}
+        names = server_names(box)
         return Run(numbers, events, marks, names)
 
 

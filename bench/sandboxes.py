@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -101,7 +102,7 @@ class Lab:
 
     def _teardown(self, box: Sandbox, keep: bool) -> None:
         box.down()
-        if keep:
+        if keep or os.environ.get("MYSQLHA_BENCH_KEEP"):
             self.log(f"sandbox kept for inspection: {box.directory}")
         else:
             shutil.rmtree(box.directory, ignore_errors=True)
@@ -177,5 +178,6 @@ def keys_on(box: Sandbox, node: str) -> set[str]:
         return {row[0] for row in cur.fetchall()}
 
 
-def port_names(box: Sandbox) -> dict[int, str]:
-    return {node.port: node.name for node in box.config.nodes.values()}
+def server_names(box: Sandbox) -> dict[int, str]:
+    """Node names by @@server_id (what the load clients record: every lab node is on port 3306)."""
+    return {server.server_id: server.node.name for server in box.servers().values()}

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.load import Writer
 from bench.metrics import longest_gap
-from bench.sandboxes import WRITE_PROGRAM, create_table, keys_on, listen, port_names, wait_for
+from bench.sandboxes import WRITE_PROGRAM, create_table, keys_on, listen, server_names, wait_for
 from ha.sandbox.cluster import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,8 +41,7 @@ def measure(box: Sandbox, timeout: float = 120.0) -> dict[str, Any]:
         return {"measured": False, "note": f"not measured: switchover exited {result.returncode}: {tail}"}
     times = sorted(w.t for w in writer.ops)
     resumed = next((t for t in times if t > finished), finished)
-    new_port = writer.ops[-1].port
-    new_master = port_names(box)[new_port]
+    new_master = server_names(box)[writer.ops[-1].server]
     present = keys_on(box, new_master)
     return {
         "measured": True,

@@ -96,7 +96,7 @@ class Daemon:
     stopping: bool = False
     reload_requested: bool = False
     wakeup: threading.Event = field(default_factory=threading.Event)
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=8))
     oversight: Oversight | None = None
     counts: dict[str, int] = field(default_factory=dict)  # several monitors: this monitor's own failure counts
     seen: DaemonState = field(default_factory=DaemonState)  # the last cycle's state: what the schedule reads
@@ -123,30 +123,30 @@ class Daemon:
         wall = self.wall()
         config = self.config
         programs = self.pool.submit(self.adapters.supervisor.states)  # once per cycle, beside the checks
-        checks = self._bounded(
-            {node.name: node for node in (config.master, config.candidate)},
-            self.adapters.mysql.probe,
-            lambda name, budget: NodeCheck(name, "failed", budget, f"check still running after {budget:g} s"),
+        checked = {node.name: node for node in (config.master, config.candidate)}
+        # The masters' replicas are asked every cycle (one SHOW SLAVE STATUS each), at the same
+        # moment as the checks, so the silence that confirms a hung master is counted from when the
+        # replicas last heard it, not from when a timed-out check returned; the candidate's view of
+        # the master comes with its own check.
+        replicas = {replica.name: replica for name in checked for replica in config.replicas_of(name)}
+        others = {name: node for name, node in replicas.items() if name not in checked}
+        checks, asked = self._bounded_pair(
+            (checked, self.adapters.mysql.probe, _late_check),
+            (others, self.adapters.mysql.ask, _late_ask),
         )
         for name, check in checks.items():
             if check.status == "ok":
                 self.adapters.watcher.rearm(name)
-        # The masters' replicas are asked every cycle (one SHOW SLAVE STATUS each), so the silence
-        # that confirms a hung master is already counted when its checks start failing; the
-        # candidate's view of the master comes with its own check.
-        replicas = {replica.name: replica for name in checks for replica in config.replicas_of(name)}
         known = {
             name: Witness(name, checks[name].replica)
             for name in replicas
             if name in checks and checks[name].status == "ok" and checks[name].replica is not None
         }
-        asked = self._bounded(
-            {name: node for name, node in replicas.items() if name not in known},
-            self.adapters.mysql.ask,
-            lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
-        )
+        unknown = {name: node for name, node in replicas.items() if name in checked and name not in known}
+        asked.update(self._bounded(unknown, self.adapters.mysql.ask, _late_ask))
+        asked.update(known)
         states, error = self._programs(programs)
-        return Snapshot(self.number, wall, checks, {**known, **asked}, states, error)
+        return Snapshot(self.number, wall, checks, asked, states, error)
 
     def ask(self, failing: list[str]) -> dict[str, Witness]:
         """What the replicas of the ``failing`` nodes say about them, asked concurrently."""
@@ -154,7 +154,7 @@ class Daemon:
         return self._bounded(
             witnesses,
             self.adapters.mysql.ask,
-            lambda name, budget: Witness(name, None, f"no answer within {budget:g} s"),
+            _late_ask,
         )
 
     def _programs(self, future: Future[dict[str, str]]) -> tuple[dict[str, str] | None, str | None]:
@@ -167,6 +167,23 @@ class Daemon:
             return None, f"no answer within {budget:g} s"
         except (MysqlhaError, OSError, xmlrpc.client.Error) as exc:
             return None, str(exc)
+
+    def _bounded_pair(
+        self,
+        first: tuple[dict[str, Node], Callable[[Node], NodeCheck], Callable[[str, float], NodeCheck]],
+        second: tuple[dict[str, Node], Callable[[Node], Witness], Callable[[str, float], Witness]],
+    ) -> tuple[dict[str, NodeCheck], dict[str, Witness]]:
+        """The checks and the asks, all started at once, each bounded like ``_bounded``."""
+        budget = check_budget(self.config.monitor)
+        checks = {name: self.pool.submit(first[1], node) for name, node in first[0].items()}
+        asks = {name: self.pool.submit(second[1], node) for name, node in second[0].items()}
+        deadline = time.monotonic() + budget
+        wait(checks.values(), timeout=budget)
+        wait(asks.values(), timeout=max(0.0, deadline - time.monotonic()))
+        return (
+            {name: f.result() if f.done() else first[2](name, budget) for name, f in checks.items()},
+            {name: f.result() if f.done() else second[2](name, budget) for name, f in asks.items()},
+        )
 
     def _bounded(
         self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
@@ -360,6 +377,14 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
         signal.signal(signal.SIGHUP, on_hup)
+
+
+def _late_check(name: str, budget: float) -> NodeCheck:
+    return NodeCheck(name, "failed", budget, f"check still running after {budget:g} s")
+
+
+def _late_ask(name: str, budget: float) -> Witness:
+    return Witness(name, None, f"no answer within {budget:g} s")
 
 
 def preflight(config: Config, supervisor: Supervisor) -> list[str]:

@@ -89,7 +89,8 @@ def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], no
             continue
         mark = [witness.view.heartbeats, witness.view.received]
         old = progress.get(name)
-        tracked[name] = [*mark, old[2] if old and old[:2] == mark else now]
+        read_at = min(witness.view.read_at or now, now)  # when it was read, not when the cycle decided
+        tracked[name] = [*mark, old[2] if old and old[:2] == mark else read_at]
     return tracked
 
 

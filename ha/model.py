@@ -29,6 +29,7 @@ class ReplicaView:
     last_sql_error: str = ""
     lag: float | None = None  # seconds behind the source; None when the SQL thread is not running
     heartbeat_period: float | None = None  # seconds between heartbeats of an idle source; 0 = off
+    read_at: float | None = field(default=None, compare=False)  # wall time the answer was read (None: unknown)
 
 
 @dataclass(frozen=True)

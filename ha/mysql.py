@@ -22,9 +22,9 @@ from ha.gtid import gtid_missing
 from ha.model import NodeCheck, Witness
 from ha.replwait import end_orphan_ack_waits as _end_orphan_ack_waits
 from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
+from ha.replwait import stop_io_thread, wait_running
 from ha.replwait import wait_applied as _wait_applied
 from ha.replwait import wait_gtid as _wait_gtid
-from ha.replwait import wait_running
 from ha.sqlbasics import (
     UNREACHABLE_CODES,
     Cursor,
@@ -172,8 +172,9 @@ class MySQL:
         with self.session(node, read_timeout=timeout + self.monitor.read_timeout) as cur:
             dialect = dialect_of(cur)
             view = replica_status(cur, dialect, node.name)
+            stopped = ""
             if view is not None:
-                cur.execute(dialect.stop_io_sql())
+                stopped = stop_io_thread(cur, dialect)
                 _wait_applied(cur, dialect, replica_status(cur, dialect, node.name) or view, timeout)
                 cur.execute(dialect.stop_replica_sql())
                 cur.execute(dialect.reset_replica_all_sql())
@@ -182,7 +183,7 @@ class MySQL:
             for statement in dialect.writable_sql():
                 cur.execute(statement)
             cur.execute(dialect.position_sql())
-            return f"writable at {one(cur)[0] or 'an empty position'}; semi-sync roles off"
+            return f"{stopped}writable at {one(cur)[0] or 'an empty position'}; semi-sync roles off"
 
     def fence(self, node: Node) -> str:
         """Make an old master refuse writes, within about a second of it answering.

@@ -8,8 +8,10 @@ timed out and lost connections (2003/2006/2013) and socket errors mean unreachab
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pymysql
@@ -109,4 +111,6 @@ def replica_status(cur: Cursor, dialect: Dialect | None = None, node: str = "") 
         found = cur.fetchone()
         if found:
             heartbeats, period = int(found[0]), None if found[1] is None else float(found[1])
-    return dialect.replica_view(node, row, heartbeats, period)
+    # Read after the answers arrived: counters seen then changed at or before this moment, so a
+    # silence counted from it is never longer than the real one.
+    return replace(dialect.replica_view(node, row, heartbeats, period), read_at=time.time())

@@ -311,6 +311,21 @@ def test_a_connected_replica_that_hears_nothing_agrees_the_master_is_gone() -> N
     assert started_at == 4, "counters unchanged for one heartbeat period (1 s) + replica_silence (3 s)"
 
 
+def test_silence_is_counted_from_when_the_replica_was_read_not_from_when_the_cycle_decided() -> None:
+    """A cycle decides after its slowest check (a hung master's timeout); the replicas were read at
+    its start. The silence counts from that read, and never from a read later than the decision."""
+
+    def read(name: str, at: float) -> Witness:
+        witness = view(name, io="Yes")
+        assert witness.view is not None
+        return replace(witness, view=replace(witness.view, read_at=at))
+
+    first = decide(snapshot(DOWN, OK, witnesses={"master2": read("master2", WALL - 0.5)}), at(0), CONFIG, WALL)
+    assert first.state.witness_progress["master2"][2] == WALL - 0.5
+    late = decide(snapshot(DOWN, OK, witnesses={"slave3": read("slave3", WALL + 9)}), at(0), CONFIG, WALL)
+    assert late.state.witness_progress["slave3"][2] == WALL, "a clock ahead of the decision is not believed"
+
+
 def quiet_decisions(witnesses: dict[str, Witness], seconds: range, config: Config = CONFIG) -> list[int]:
     """The seconds at which the daemon starts a failover while master1 fails and the counters do not move."""
     state, starts = at(0), []

@@ -158,6 +158,7 @@ SQL_TABLE: dict[str, tuple[object, object, object, object, object]] = {
     "position_sql": ("SELECT @@global.gtid_binlog_pos",) + ("SELECT @@global.gtid_executed",) * 4,
     "wait_applied_sql": ("SELECT MASTER_GTID_WAIT(%s, %s)",) + ("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)",) * 4,
     "stop_io_sql": (SLAVE_WORDS[0], SLAVE_WORDS[0], SLAVE_WORDS[0], REPLICA_WORDS[0], REPLICA_WORDS[0]),
+    "io_session_sql": ("SELECT id FROM information_schema.processlist WHERE command = 'Slave_IO'",) + (None,) * 4,
     "stop_replica_sql": (SLAVE_WORDS[1], SLAVE_WORDS[1], SLAVE_WORDS[1], REPLICA_WORDS[1], REPLICA_WORDS[1]),
     "start_replica_sql": (SLAVE_WORDS[2], SLAVE_WORDS[2], SLAVE_WORDS[2], REPLICA_WORDS[2], REPLICA_WORDS[2]),
     "reset_replica_all_sql": (SLAVE_WORDS[3], SLAVE_WORDS[3], SLAVE_WORDS[3], REPLICA_WORDS[3], REPLICA_WORDS[3]),
