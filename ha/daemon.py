@@ -377,6 +377,9 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
         signal.signal(signal.SIGHUP, on_hup)
+        if HUP_BEFORE_START.is_set():
+            HUP_BEFORE_START.clear()
+            self.reload_requested = True
 
 
 def _late_check(name: str, budget: float) -> NodeCheck:
@@ -424,7 +427,13 @@ def coordinator_for(config: Config, log: Callable[[str], None]) -> Coordinator |
     return Coordinator(Etcd(etcd.options()), setting.name, etcd.prefix, etcd.ttl, log=log)
 
 
+# A SIGHUP that arrives while main() is still loading and checking (supervisord signals a program as
+# soon as it is spawned) is kept and honoured by the first cycle, instead of killing the process.
+HUP_BEFORE_START = threading.Event()
+
+
 def main(config_path: str) -> int:
+    signal.signal(signal.SIGHUP, lambda signum, frame: HUP_BEFORE_START.set())
     try:
         config = load_config(config_path)
     except ConfigError as exc:
