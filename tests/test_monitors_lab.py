@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for
-from monitorlab import FAILURES, INTERVAL, all_logs, count, history, leader, set_everywhere, supervisord_spawns
+from monitorlab import FAILURES, INTERVAL, all_logs, count, leader, records, set_everywhere, supervisord_spawns
 from monitornetns import HOSTS, cut_from_etcd, heal_etcd, monitors_in_netns
 
 from ha.sandbox.netns import NetnsLab
@@ -41,7 +41,7 @@ def test_one_monitor_cut_off_from_master1_no_failover_two_of_three_failover(tmp_
         cut_master1(lab, "mon3")
         wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 30, "failover")
         assert sum(count(box, STARTING).values()) == 1
-        assert sum(1 for name in HOSTS for r in history(box, name) if r["event"] == "failover") == 1
+        assert len(records(box, "failover", inside=lab.exec_prefix("mon"))) == 1
 
 
 def test_leader_cut_off_from_etcd_stops_acting_another_leads(tmp_path: Path) -> None:
@@ -65,7 +65,8 @@ def test_leader_cut_off_from_etcd_stops_acting_another_leads(tmp_path: Path) -> 
             logs = all_logs(box)
             assert STARTING not in logs[chief], "the old leader, cut off from etcd, never acted"
             assert sum(lines.count(STARTING) for lines in logs.values()) == 1
-            assert sum(1 for name in HOSTS for r in history(box, name) if r["event"] == "failover") == 1
+            failovers = records(box, "failover", heir, lab.exec_prefix(HOSTS[heir]))
+            assert [r["monitor"] for r in failovers] == [heir], "one failover, recorded by the heir alone"
             for program in box.config.proxies.master_down.start:
                 assert supervisord_spawns(box, program) == 1, f"{program} started by one actor, once"
         finally:

@@ -18,9 +18,9 @@ from monitorlab import (
     MONITORS,
     all_logs,
     count,
-    history,
     kill_monitor,
     leader,
+    records,
     set_everywhere,
 )
 from test_daemon import write_node
@@ -53,8 +53,8 @@ def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: C
     time.sleep(INTERVAL * (FAILURES + 2))
     starts = count(box, "master1 failing: failover starting")
     assert starts == {name: int(name == chief) for name in starts}, starts
-    records = [r for name in starts for r in history(box, name) if r["event"] == "failover"]
-    assert len(records) == 1 and records[0]["case"] == "master_down"
+    failovers = records(box, "failover", name="mon3")  # the shared history, read from any monitor's host
+    assert len(failovers) == 1 and failovers[0]["case"] == "master_down" and failovers[0]["monitor"] == chief
     for name, lines in all_logs(box).items():
         assert "master1 fail detected!" in lines
         if name != chief:
@@ -100,6 +100,11 @@ def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Calla
     assert sum(lines.count("failover finished! : master2 is new master") for lines in logs.values()) == 1
     step1 = sum(1 for lines in logs.values() for line in lines if line.startswith("  step 1/5") and ": ok (" in line)
     assert step1 == 1, "the heir resumed: it did not stop the proxies again"
+    failovers = records(box, "failover")
+    assert len(failovers) == 1 and failovers[0]["monitor"] == heir, failovers  # finished once, by the heir
+    steps = [step["n"] for step in failovers[0]["steps"]]
+    assert steps == sorted(set(steps)) and 1 not in steps, f"the heir ran steps {steps}: none twice, not step 1"
+    assert [r["monitor"] for r in records(box, "failover_started")] == [chief], "started once, by the old leader"
     with box.server("M2").root() as cur:
         cur.execute("SELECT COUNT(*) FROM app.writes")
         assert cur.fetchone()[0] == 10, "every acknowledged write is on the new master"
