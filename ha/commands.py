@@ -15,8 +15,8 @@ import yaml
 
 from ha.config import Config, load_config, parse_config
 from ha.errors import MysqlhaError
+from ha.etcdhistory import history_for
 from ha.forced import confirm
-from ha.history import History
 from ha.hooks import HookRunner
 from ha.inspect import look, mismatches, program_mismatches, render_text, role_mismatches, to_json
 from ha.model import Case, DaemonState, Event
@@ -93,7 +93,7 @@ def ack(tools: Tools, force: bool) -> int:
         return 0
     by = operator_name()
     detail = f"was {state.phase}" + (f" ({state.case} of {state.failed_node})" if state.case else "")
-    History.for_config(config).record("ack", by=by, detail=detail, forced=force or None)
+    history_for(config).record("ack", by=by, detail=detail, forced=force or None)
     hooks = HookRunner(config.hooks, print)
     hooks.notify(Event("ack", state.failed_node, state.case, f"{detail}; by {by}"))
     hooks.wait_idle(config.hooks.timeout)
@@ -232,7 +232,7 @@ def operate(
         outage = round((marks["writes_resumed"] - marks["writes_stopped"]) * 1000)
         print(f"writes were blocked for {outage} ms (old master read-only -> new proxies serving)")
     journal = list(runner.journal)
-    History.for_config(config).record(
+    history_for(config).record(
         "switchover" if case == "switchover" else "failback",
         node=node,
         case=case,

@@ -8,6 +8,7 @@ failed only when a majority of the configured monitors see it failing. Then:
   the runner checks the deadline before every step and the state is written to etcd only while
   the leader key is still this monitor's;
 - a **follower** logs its checks and ``following <leader>``; it never acts;
+- while an **operator's command** holds ``<prefix>/operator`` every monitor only checks and logs;
 - a monitor that **cannot reach etcd** (or whose writes fail) starts and resumes nothing
   (``NoQuorum``, said in the log and the metrics), but still fences an old master the last state
   it read says was failed over.
@@ -118,18 +119,21 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
             daemon.log(f"coordination: cannot read the shared state: {exc}")
             found = replace(found, problem=str(exc))
     shared = shared or DaemonState()
-    if found.reachable:
-        watch.operator_changes(shared)  # an operator's ack or failback from any host: say so
+    busy = found.reachable and found.operator is not None  # an operator's command runs: watch, touch nothing
+    if found.reachable and not busy:
+        watch.operator_changes(shared)  # an operator's ack or failback from any host: say so (once it is done)
     before = replace(shared, failures=dict(daemon.counts))
     pause = watch.begin(now)
-    decision, held = hold(decide(snapshot, before, config, now, quorum=agreed), pause, now)
+    decision, held = hold(decide(snapshot, before, config, now, watch_only=busy, quorum=agreed), pause, now)
     daemon.counts = dict(decision.state.failures)
     daemon.seen = decision.state  # what the schedule reads: this monitor's own counts set the recheck cadence
     if not found.reachable:
         decision = no_quorum(decision, found.problem or "etcd unreachable", again=was_cut_off)
     elif was_cut_off:
         daemon.log(f"coordination: etcd answers again; leader: {found.leader or 'none yet'}")
-    if found.reachable and not coordinator.may_act():
+    if busy:
+        decision = replace(decision, lines=(*decision.lines, f"  (the operator lock is held by {found.operator})"))
+    elif found.reachable and not coordinator.may_act():
         decision = following(decision, found.leader)
     elif found.reachable:
         decision = daemon.screen(decision)
@@ -137,7 +141,7 @@ def coordinated_cycle(daemon: Daemon, coordinator: Coordinator) -> str:
         daemon.log(line)
     daemon.announce(decision.events)
     conditions: dict[str, Event] = {}
-    acting = found.reachable and coordinator.may_act()
+    acting = found.reachable and coordinator.may_act() and not busy
     if acting or decision.actions:
         runner = daemon.runner()
         try:

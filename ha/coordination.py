@@ -3,9 +3,10 @@
 Once a cycle ``step`` renews the lease (one keepalive), then in one transaction publishes this
 monitor's view under ``<prefix>/views/<name>`` (bound to the lease, so a dead monitor's view goes
 away), takes ``<prefix>/leader`` if nobody holds it (create-if-absent, bound to the lease), and reads
-every view and the leader key back. The leader's own **deadline** is the start of the last keepalive
-that succeeded + TTL - a margin: ``may_act`` is false past it whether or not etcd answers, so a leader
-cut off from etcd stops before its key can expire and another monitor take it.
+every view, the leader key and the operator lock (``<prefix>/operator``) back. The leader's own
+**deadline** is the start of the last keepalive that succeeded + TTL - a margin: ``may_act`` is false
+past it whether or not etcd answers, so a leader cut off from etcd stops before its key can expire and
+another monitor take it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Coordination:
     leader: str | None
     leading: bool
     problem: str | None = None  # etcd unreachable or refusing: no quorum this cycle
+    operator: str | None = None  # who holds <prefix>/operator (an operator's command runs): watch only
 
     @property
     def reachable(self) -> bool:
@@ -130,7 +132,8 @@ class Coordinator:
             publish = {
                 "request_put": {"key": b64(self.key("views", self.name)), "value": b64(view.to_text()), "lease": lease}
             }
-            reads = [{"request_range": views}, {"request_range": {"key": leader}}]
+            operator = {"request_range": {"key": b64(self.key("operator"))}}
+            reads = [{"request_range": views}, {"request_range": {"key": leader}}, operator]
             take = {"request_put": {"key": leader, "value": b64(self.name), "lease": lease}}
             compare = [{"key": leader, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}]
             answer = self.etcd.txn(compare, [publish, take, *reads], [publish, *reads])
@@ -143,6 +146,7 @@ class Coordinator:
         ranges = [r["response_range"] for r in responses if "response_range" in r]
         kvs = [parse_kv(item) for item in ranges[0].get("kvs", [])] if ranges else []
         holder = [parse_kv(item) for item in ranges[1].get("kvs", [])] if len(ranges) > 1 else []
+        busy = [parse_kv(item).value for item in ranges[2].get("kvs", [])] if len(ranges) > 2 else []
         views_read = []
         for item in kvs:
             try:
@@ -156,7 +160,7 @@ class Coordinator:
             self.log(f"coordination: {self.name} leads (lease {self.lease:x}, TTL {self.ttl} s)")
         elif was and not self.leading:
             self.log(f"coordination: {self.name} no longer leads (leader: {leader_name or 'none'})")
-        self.last = Coordination(tuple(views_read), leader_name, self.may_act())
+        self.last = Coordination(tuple(views_read), leader_name, self.may_act(), operator=busy[0] if busy else None)
         return self.last
 
     def resign(self) -> None:

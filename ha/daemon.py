@@ -105,7 +105,8 @@ class Daemon:
     def watch(self) -> Oversight:
         """Pause, history, events once per episode, heartbeat (rebuilt when the adapters are)."""
         if self.oversight is None or self.oversight.hooks is not self.adapters.hooks:
-            fresh = Oversight(self.config, self.adapters.hooks, self.adapters.metrics, self.log, self.wall)
+            adapters = self.adapters
+            fresh = Oversight(self.config, adapters.hooks, adapters.metrics, self.log, self.wall, adapters.coordinator)
             if self.oversight is not None:
                 old = self.oversight
                 fresh.episodes, fresh.paused, fresh.first_failure, fresh.seen = (

@@ -198,6 +198,19 @@ class Etcd:
             body["serializable"] = True
         return [parse_kv(item) for item in self.call("/v3/kv/range", body).get("kvs", [])]
 
+    def scan(self, start: str, end: str, limit: int, descend: bool = False, keys_only: bool = False) -> list[KeyValue]:
+        """Up to ``limit`` keys in [``start``, ``end``), sorted by key (``descend``: newest key first)."""
+        body: dict[str, Any] = {
+            "key": b64(start),
+            "range_end": b64(end),
+            "limit": str(limit),
+            "sort_order": "DESCEND" if descend else "ASCEND",
+            "sort_target": "KEY",
+        }
+        if keys_only:
+            body["keys_only"] = True
+        return [parse_kv(item) for item in self.call("/v3/kv/range", body).get("kvs", [])]
+
     def delete(self, key: str, prefix: bool = False) -> int:
         body: dict[str, Any] = {"key": b64(key)}
         if prefix:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ha.errors import MysqlhaError
+from ha.etcdhistory import history_for
 from ha.gtid import flavor_of, gtid_missing
-from ha.history import History
 from ha.hooks import HookRunner
 from ha.model import DaemonState, Event
 from ha.oncall import operator_name
@@ -76,7 +76,7 @@ def failover(tools: Tools, accept_data_loss: bool, yes: bool) -> int:
         print(f"{master.name} answers: fenced (read_only=ON) before promoting {candidate.name}")
     except MysqlhaError:
         pass  # down, as after a refusal: nothing to fence
-    history = History.for_config(config)
+    history = history_for(config)
     detail = f"forced by {by}; may be lost: {lost or 'none known'}"
     history.record("failover_forced", node=master.name, case="master_down", by=by, why=why, lost_gtids=lost)
     print(f"failover forced by {by}: {master.name} -> {candidate.name}")

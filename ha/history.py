@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ha.config import Config
 from ha.files import append_line, read_text
@@ -27,6 +27,14 @@ def beside(state_file: str | os.PathLike[str], suffix: str) -> Path:
     """A file next to the state file: ``state.json`` -> ``state.<suffix>``."""
     path = Path(state_file)
     return path.with_name(f"{path.stem}.{suffix}")
+
+
+class HistoryLog(Protocol):
+    """What the daemon and the commands need of a history: this file, or etcd (``ha.etcdhistory``)."""
+
+    def record(self, event: str, **fields: Any) -> dict[str, Any] | None: ...
+
+    def read(self, since: float | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class History:

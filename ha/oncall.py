@@ -12,9 +12,10 @@ from typing import Any
 from ha.config import Config
 from ha.coordstatus import coordination_status, coordination_text
 from ha.errors import MysqlhaError
+from ha.etcdhistory import history_for
 from ha.etcdpause import pause_store_for
 from ha.health import Health, assess
-from ha.history import History, render
+from ha.history import render
 from ha.inspect import daemon_sentence, look, render_text, to_json
 from ha.liveness import Beat, Heartbeat
 from ha.mysql import MySQL
@@ -120,7 +121,7 @@ def pause(config: Config, duration: str | None, reason: str, wall: float | None 
     entry = Pause(now, None if seconds is None else now + seconds, reason, operator_name())
     store.save(entry)
     until = "until `mysqlha resume`" if entry.until is None else f"until {iso(entry.until)} ({age(seconds or 0)})"
-    History.for_config(config).record(
+    history_for(config).record(
         "pause", by=entry.by, reason=reason or None, until=None if entry.until is None else iso(entry.until)
     )
     print(f"automatic failover paused {until}: the daemon keeps checking, fencing and serving metrics")
@@ -133,7 +134,7 @@ def resume(config: Config) -> int:
     if was is None:
         print("not paused: automatic failover was already on")
         return 0
-    History.for_config(config).record("resume", by=operator_name(), detail=f"pause of {was.by} since {iso(was.since)}")
+    history_for(config).record("resume", by=operator_name(), detail=f"pause of {was.by} since {iso(was.since)}")
     print(f"resumed: automatic failover is on again (was {was.describe(time.time())})")
     return 0
 
@@ -144,7 +145,7 @@ def history(config: Config, as_json: bool, since: str | None) -> int:
         start = None if since is None else parse_since(since, now)
     except ValueError as exc:
         raise MysqlhaError(f"history --since: {exc}") from exc
-    entries = list(History.for_config(config).read(start))
+    entries = list(history_for(config).read(start))
     if as_json:
         for entry in entries:
             print(json.dumps(entry))

@@ -16,11 +16,12 @@ from typing import Any, get_args
 
 from ha.analysis import FailoverPaused
 from ha.config import Config
+from ha.coordination import Coordinator
 from ha.decide import withheld
 from ha.episodes import Episodes
 from ha.errors import MysqlhaError
+from ha.etcdhistory import history_for
 from ha.etcdpause import pause_store_for
-from ha.history import History
 from ha.hooks import HookRunner
 from ha.liveness import Beat, Heartbeat
 from ha.metrics import Metrics
@@ -85,13 +86,14 @@ class Oversight:
         metrics: Metrics,
         log: Callable[[str], None],
         wall: Callable[[], float] = time.time,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.config = config
         self.hooks = hooks
         self.metrics = metrics
         self.log = log
         self.wall = wall
-        self.history = History.for_config(config, wall)
+        self.history = history_for(config, wall, coordinator)  # the file, or etcd guarded by the lease
         self.heartbeat = Heartbeat.for_state(config.failover.state_file)
         self.pauses = pause_store_for(config)
         self.episodes = Episodes()
@@ -173,7 +175,10 @@ class Oversight:
             else:
                 self.metrics.event("ack")
         elif state.phase == "failed_over" and seen.phase in ("armed", "refused"):
-            recent = list(self.history.read(self.wall() - 3600))
+            try:
+                recent = list(self.history.read(self.wall() - 3600))
+            except MysqlhaError:  # etcd away: say it without the operator's name
+                recent = []
             forced: dict[str, Any] = next((e for e in reversed(recent) if e["event"] == "failover_forced"), {})
             self.log(
                 f"failover forced by {forced.get('by', 'an operator')} (may be lost: {forced.get('lost_gtids', '?')}): "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from ha.logsetup import unstamped
@@ -22,9 +24,17 @@ def all_logs(box: Sandbox) -> dict[str, list[str]]:
     return {name: monitor_log(box, name) for name in monitor_names(MONITORS)}
 
 
-def history(box: Sandbox, name: str) -> list[dict]:
-    path = box.directory / name / "state.history.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+def history(box: Sandbox, name: str = "mon1", inside: tuple[str, ...] = ()) -> list[dict]:
+    """The shared history in etcd, as `mysqlha history --json` prints it with ``name``'s config
+    (``inside``: the command prefix that runs it on that monitor's lab host)."""
+    command = [*inside, sys.executable, "-m", "ha", "--config", str(box.directory / f"{name}.yml"), "history", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def records(box: Sandbox, event: str, name: str = "mon1", inside: tuple[str, ...] = ()) -> list[dict]:
+    return [entry for entry in history(box, name, inside) if entry["event"] == event]
 
 
 def leader(box: Sandbox) -> str | None:

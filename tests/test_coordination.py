@@ -111,3 +111,27 @@ def test_an_operator_writes_by_compare_and_swap_and_nobody_clobbers(etcd_cluster
     with pytest.raises(NotLeading):
         daemon.save(DaemonState(phase="failed_over", case="master_down", failed_node="master1"))  # stale
     assert daemon.load().sentence == "re-armed"
+
+
+def test_an_operator_lock_holds_the_leader_and_one_command_at_a_time(etcd_cluster: EtcdCluster) -> None:
+    from ha.state import LockBusy
+
+    first = monitor(etcd_cluster, "mon1")
+    assert first.step(view("mon1")).operator is None
+    daemon = EtcdStateStore(first)
+    daemon.save(DaemonState(sentence="watching"))
+    operator = EtcdStateStore(monitor(etcd_cluster, "mon2"), operator=True)
+    other = EtcdStateStore(monitor(etcd_cluster, "mon3"), operator=True)
+    with operator.lock(timeout=1):
+        assert (first.step(view("mon1")).operator or "").startswith("mon2 pid ")  # every monitor sees it
+        with pytest.raises(NotLeading, match="operator command holds"):
+            daemon.save(DaemonState(sentence="the leader's cycle"))
+        with pytest.raises(LockBusy, match="holds the operator lock"):
+            with other.lock(timeout=0.3):
+                pass
+        operator.load()
+        operator.save(DaemonState(phase="switched_over", case="switchover", sentence="switched"))
+    assert first.step(view("mon1")).operator is None  # released at once (its lease revoked)
+    daemon.load()
+    daemon.save(DaemonState(phase="switched_over", case="switchover", sentence="watching"))
+    assert operator.load().sentence == "watching"

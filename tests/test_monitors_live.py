@@ -18,9 +18,9 @@ from monitorlab import (
     MONITORS,
     all_logs,
     count,
-    history,
     kill_monitor,
     leader,
+    records,
     set_everywhere,
 )
 from test_daemon import write_node
@@ -53,8 +53,8 @@ def test_master1_killed_one_failover_by_the_leader_recorded_once(make_sandbox: C
     time.sleep(INTERVAL * (FAILURES + 2))
     starts = count(box, "master1 failing: failover starting")
     assert starts == {name: int(name == chief) for name in starts}, starts
-    records = [r for name in starts for r in history(box, name) if r["event"] == "failover"]
-    assert len(records) == 1 and records[0]["case"] == "master_down"
+    failovers = records(box, "failover", name="mon3")  # the shared history, read from any monitor's host
+    assert len(failovers) == 1 and failovers[0]["case"] == "master_down" and failovers[0]["monitor"] == chief
     for name, lines in all_logs(box).items():
         assert "master1 fail detected!" in lines
         if name != chief:
@@ -100,6 +100,11 @@ def test_leader_killed_mid_failover_another_finishes_it_once(make_sandbox: Calla
     assert sum(lines.count("failover finished! : master2 is new master") for lines in logs.values()) == 1
     step1 = sum(1 for lines in logs.values() for line in lines if line.startswith("  step 1/5") and ": ok (" in line)
     assert step1 == 1, "the heir resumed: it did not stop the proxies again"
+    failovers = records(box, "failover")
+    assert len(failovers) == 1 and failovers[0]["monitor"] == heir, failovers  # finished once, by the heir
+    steps = [step["n"] for step in failovers[0]["steps"]]
+    assert steps == sorted(set(steps)) and 1 not in steps, f"the heir ran steps {steps}: none twice, not step 1"
+    assert [r["monitor"] for r in records(box, "failover_started")] == [chief], "started once, by the old leader"
     with box.server("M2").root() as cur:
         cur.execute("SELECT COUNT(*) FROM app.writes")
         assert cur.fetchone()[0] == 10, "every acknowledged write is on the new master"
@@ -152,3 +157,43 @@ def test_a_pause_from_any_host_holds_every_monitor(make_sandbox: Callable[..., S
     m2 = box.config.candidate.name
     wait_for(lambda: write_node_or_none(box) == m2, 30, "the failover once resumed")
     assert sum(count(box, "master1 failing: failover starting").values()) == 1
+
+
+def test_switchover_and_failback_with_three_monitors_go_through_etcd(make_sandbox: Callable[..., Sandbox]) -> None:
+    """`switchover` from one monitor's host and `failback` from another's hold the operator lock in etcd:
+    every monitor only watches meanwhile, nobody fails over or reconciles against them, the leader then
+    watches the switched-over layout, and once failed back it is armed again (a kill -9 of master1 is
+    failed over, once). The shared history has every record."""
+    box = three_monitors(make_sandbox)
+    chief = leader(box)
+    assert chief is not None
+    m1, m2 = box.config.master.name, box.config.candidate.name
+    starting = "master1 failing: failover starting"
+
+    def mysqlha(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ha", "--config", str(box.directory / f"{name}.yml"), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    over = mysqlha("mon2", "switchover", "--yes")
+    assert over.returncode == 0, over.stdout + over.stderr
+    assert write_node(box) == m2
+    wait_for(lambda: any("an operator switched over" in t for t in all_logs(box)[chief]), 20, "the leader to see it")
+    time.sleep(INTERVAL * (FAILURES + 2))  # watching the new layout: no failover, no reconcile
+    assert write_node(box) == m2
+    watching = "an operator command holds the state lock: watching only this cycle"
+    assert any(watching in t for lines in all_logs(box).values() for t in lines), "the monitors watched meanwhile"
+    back = mysqlha("mon3", "failback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert write_node(box) == m1
+    wait_for(lambda: any("re-armed" in t for t in all_logs(box)[chief]), 20, "the leader to see the re-arm")
+    time.sleep(INTERVAL * (FAILURES + 2))
+    assert write_node(box) == m1
+    assert sum(count(box, starting).values()) == 0, "nobody failed over during or after the operators' commands"
+    done = [(r["event"], r["monitor"]) for r in records(box, "switchover") + records(box, "failback")]
+    assert done == [("switchover", "mon2"), ("failback", "mon3")], done
+    assert all(r.get("outcome") == "finished" and r.get("by") for r in records(box, "switchover", "mon3"))
+    box.server("M1").kill()  # armed again, for the normal layout
+    wait_for(lambda: write_node_or_none(box) == m2, DEADLINE, "the failover after the failback")
+    wait_for(lambda: sum(count(box, "failover finished! : master2 is new master").values()) == 1, 10, "the end")
+    assert sum(count(box, starting).values()) == 1
+    assert len(records(box, "failover")) == 1

@@ -104,3 +104,35 @@ def test_a_veto_asked_every_cycle_is_recorded_once_per_episode(tmp_path: Path) -
     watch.end(snapshot(OK, OK), "all_healthy", None, "all checks ok")
     watch.announce((veto,))
     assert [e["event"] for e in watch.history.read()] == ["failover_vetoed", "failover_vetoed"]
+
+
+def test_an_etcd_history_that_does_not_answer_is_one_bounded_log_line(tmp_path: Path) -> None:
+    """With several monitors the history is in etcd: a leader whose etcd hangs logs `history: cannot
+    record` after one timeout per endpoint, and the cycle goes on."""
+    import socket
+    import time
+
+    from ha.coordconfig import Coordination, EtcdSettings
+    from ha.coordination import Coordinator
+    from ha.etcd import Etcd
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        settings = EtcdSettings((endpoint,), prefix="/t", timeout=0.3)
+        config = replace(
+            CONFIG,
+            failover=replace(CONFIG.failover, state_file=str(tmp_path / "state.json")),
+            coordination=Coordination("mon1", ("mon1", "mon2", "mon3"), settings, 7.0),
+        )
+        leader = Coordinator(Etcd(settings.options()), "mon1", "/t", 3, log=lambda line: None)
+        leader.lease, leader.leading, leader.deadline = 1, True, time.monotonic() + 60  # leads, as far as it knows
+        lines = Lines()
+        watch = Oversight(config, HookRunner(Hooks(), lines), Metrics(None), lines, lambda: NOW, leader)
+        started = time.monotonic()
+        watch.announce((Event("fencing_done", "master1", None, "read_only=ON"),))
+        assert time.monotonic() - started < 2
+    assert any(
+        line.startswith("history: cannot record fencing_done: etcd /v3/kv/txn: no endpoint answered") for line in lines
+    ), lines

@@ -1,8 +1,8 @@
 """Several monitors in the sandbox: a 3-member etcd in ``<dir>/etcd`` and one config per monitor.
 
 Monitor ``mon<i>`` runs as the supervisord program ``mysqlcheck<i>`` with ``<dir>/mon<i>.yml``: the
-sandbox's config plus a ``coordination`` section, and its own state directory (history, heartbeat,
-pause file) in ``<dir>/mon<i>/``.
+sandbox's config plus a ``coordination`` section, and its own state directory (the heartbeat file)
+in ``<dir>/mon<i>/``; the state, the pause flag and the history are in etcd under ``PREFIX``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Each member namespace has one veth ``eth0`` whose peer sits on a bridge that liv
 namespace of its own, so no lab packet ever reaches the machine's namespace. Addresses come
 from one /24 of 198.18.0.0/15 (RFC 2544, benchmarking) and exist only inside the lab: the
 monitor is .1, the servers .11, .12, ... Names carry a per-run tag, so parallel runs do not
-collide. ``cut`` drops or refuses (TCP RST) the monitor's packets to one address, with nft in
-the monitor's namespace; everything else (replication) keeps flowing. Needs root, ``ip`` and
+collide. ``cut`` drops or refuses (TCP RST) one member's packets to one address, with nft in
+that member's namespace (by default the monitor's: replication keeps flowing); ``cut_between``
+cuts two members from each other both ways (a master from its replica). Needs root, ``ip`` and
 ``nft``.
 """
 
@@ -107,6 +108,12 @@ class NetnsLab:
         daddr = self.address(target)
         run("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", CUT_TABLE, "out", "ip", "daddr", daddr,
             "meta", "l4proto", "tcp", *verdict.split())  # fmt: skip
+
+    def cut_between(self, one: str, other: str, how: Cut) -> None:
+        """Cut the link between two members both ways (each one's packets to the other), e.g. a master
+        and its replica: replication stops, both stay reachable from everyone else. ``heal`` each to undo."""
+        self.cut(other, how, member=one)
+        self.cut(one, how, member=other)
 
     def heal(self, member: str = "mon") -> None:
         """Remove every cut of ``member`` (nothing to do when there is none)."""
