@@ -35,6 +35,13 @@ def end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
     return ended
 
 
+# A killed IO thread leaves the process list at once but needs a moment to leave its loop; a STOP
+# that comes sooner still makes it end the source's dump thread first (the ~2 s wait). Measured on
+# MariaDB 10.11 with a frozen source under writes: 1 STOP in 12 waited 2 s with no grace, 0 in 55
+# with this one.
+EXIT_GRACE = 0.05
+
+
 def stop_io_thread(cur: Cursor, dialect: Dialect, settle: float = 1.0) -> str:
     """Stop the replica's IO thread at once, even while its source hangs.
 
@@ -60,6 +67,7 @@ def stop_io_thread(cur: Cursor, dialect: Dialect, settle: float = 1.0) -> str:
             cur.execute(sql)
             if not cur.fetchall():
                 note = "IO thread's session ended first; "
+                time.sleep(EXIT_GRACE)
                 break
             time.sleep(0.005)
     cur.execute(dialect.stop_io_sql())
