@@ -7,81 +7,25 @@ import sys
 import threading
 import time
 import traceback
-import xmlrpc.client
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TypeVar
 
 from ha import __version__
-from ha.config import Config, Node, load_config
-from ha.coordination import Coordinator
+from ha.adapters import Adapters, start_checks, stdout_log
+from ha.config import Config, load_config
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
-from ha.etcd import Etcd
-from ha.etcdstore import EtcdStateStore
 from ha.heartbeat import slow_detection
-from ha.hooks import HookRunner
 from ha.logsetup import setup_logging
-from ha.metrics import Metrics
-from ha.model import DaemonState, Decision, Event, NodeCheck, Snapshot, StartFailover, Witness
-from ha.mysql import MySQL, check_budget
+from ha.model import DaemonState, Decision, Event, Snapshot, StartFailover, Witness
+from ha.observer import ask, bounded, late_ask, observe
 from ha.oversight import Oversight, hold
-from ha.preflight import refusal, start_problems
+from ha.preflight import refusal
 from ha.runner import Runner
 from ha.schedule import next_check
-from ha.state import LockBusy, StateStore, Store
-from ha.supervisor import Supervisor
-from ha.watch import NoWatcher, Watcher, mysql_opener
-
-T = TypeVar("T")
-
-
-def stdout_log(line: str) -> None:
-    print(line, flush=True)
-
-
-@dataclass
-class Adapters:
-    """Everything that touches the outside world, built once per config."""
-
-    mysql: MySQL
-    supervisor: Supervisor
-    store: Store
-    hooks: HookRunner
-    metrics: Metrics
-    coordinator: Coordinator | None = None  # several monitors: the lease, the views, the leader key
-    watcher: Watcher | NoWatcher = field(default_factory=NoWatcher)  # the masters' watch channels
-
-    @classmethod
-    def real(
-        cls,
-        config: Config,
-        log: Callable[[str], None] = stdout_log,
-        coordinator: Coordinator | None = None,
-        wake: Callable[[], None] = lambda: None,
-    ) -> Adapters:
-        """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix);
-        ``wake``: called when a master closes its watch channel."""
-        coordinator = coordinator or coordinator_for(config, log)
-        store = EtcdStateStore(coordinator) if coordinator else StateStore(config.failover.state_file)
-        watched = (config.master, config.candidate)
-        return cls(
-            MySQL(config.monitor),
-            Supervisor(config.supervisor),
-            store,
-            HookRunner(config.hooks, log),
-            Metrics(config.metrics.listen, log),
-            coordinator,
-            Watcher(watched, mysql_opener(config.monitor), lambda name: wake()),
-        )
-
-    def close(self) -> None:
-        self.watcher.close()
-        self.hooks.wait_idle(self.hooks.hooks.timeout)
-        self.metrics.close()
+from ha.state import LockBusy
 
 
 @dataclass
@@ -119,85 +63,13 @@ class Daemon:
         return self.oversight
 
     def observe(self) -> Snapshot:
-        """Check the master and the candidate concurrently; ask the replicas of a failing one."""
+        """Check the master and the candidate, ask the masters' replicas: one snapshot."""
         self.number += 1
-        wall = self.wall()
-        config = self.config
-        programs = self.pool.submit(self.adapters.supervisor.states)  # once per cycle, beside the checks
-        checked = {node.name: node for node in (config.master, config.candidate)}
-        # The masters' replicas are asked every cycle (one SHOW SLAVE STATUS each), at the same
-        # moment as the checks, so the silence that confirms a hung master is counted from when the
-        # replicas last heard it, not from when a timed-out check returned; the candidate's view of
-        # the master comes with its own check.
-        replicas = {replica.name: replica for name in checked for replica in config.replicas_of(name)}
-        others = {name: node for name, node in replicas.items() if name not in checked}
-        checks, asked = self._bounded_pair(
-            (checked, self.adapters.mysql.probe, _late_check),
-            (others, self.adapters.mysql.ask, _late_ask),
-        )
-        for name, check in checks.items():
-            if check.status == "ok":
-                self.adapters.watcher.rearm(name)
-        known = {
-            name: Witness(name, checks[name].replica)
-            for name in replicas
-            if name in checks and checks[name].status == "ok" and checks[name].replica is not None
-        }
-        unknown = {name: node for name, node in replicas.items() if name in checked and name not in known}
-        asked.update(self._bounded(unknown, self.adapters.mysql.ask, _late_ask))
-        asked.update(known)
-        states, error = self._programs(programs)
-        return Snapshot(self.number, wall, checks, asked, states, error)
+        return observe(self.pool, self.config, self.adapters, self.number, self.wall())
 
     def ask(self, failing: list[str]) -> dict[str, Witness]:
         """What the replicas of the ``failing`` nodes say about them, asked concurrently."""
-        witnesses = {replica.name: replica for name in failing for replica in self.config.replicas_of(name)}
-        return self._bounded(
-            witnesses,
-            self.adapters.mysql.ask,
-            _late_ask,
-        )
-
-    def _programs(self, future: Future[dict[str, str]]) -> tuple[dict[str, str] | None, str | None]:
-        """supervisord's program states, or why there are none (each call is bounded; this backs it up)."""
-        endpoint = self.config.supervisor
-        budget = 3 * endpoint.timeout + 0.5  # the adapter's retries, each bounded by the timeout
-        try:
-            return future.result(timeout=budget), None
-        except FutureTimeout:
-            return None, f"no answer within {budget:g} s"
-        except (MysqlhaError, OSError, xmlrpc.client.Error) as exc:
-            return None, str(exc)
-
-    def _bounded_pair(
-        self,
-        first: tuple[dict[str, Node], Callable[[Node], NodeCheck], Callable[[str, float], NodeCheck]],
-        second: tuple[dict[str, Node], Callable[[Node], Witness], Callable[[str, float], Witness]],
-    ) -> tuple[dict[str, NodeCheck], dict[str, Witness]]:
-        """The checks and the asks, all started at once, each bounded like ``_bounded``."""
-        budget = check_budget(self.config.monitor)
-        checks = {name: self.pool.submit(first[1], node) for name, node in first[0].items()}
-        asks = {name: self.pool.submit(second[1], node) for name, node in second[0].items()}
-        deadline = time.monotonic() + budget
-        wait(checks.values(), timeout=budget)
-        wait(asks.values(), timeout=max(0.0, deadline - time.monotonic()))
-        return (
-            {name: f.result() if f.done() else first[2](name, budget) for name, f in checks.items()},
-            {name: f.result() if f.done() else second[2](name, budget) for name, f in asks.items()},
-        )
-
-    def _bounded(
-        self, nodes: dict[str, Node], call: Callable[[Node], T], late: Callable[[str, float], T]
-    ) -> dict[str, T]:
-        """Run ``call`` on every node at once; a call not done within the timeouts gets ``late``.
-
-        Every read of a call is bounded by read_timeout: a slow server that answers each in time is
-        alive, so the overall bound allows every read of a probe its full read_timeout.
-        """
-        budget = check_budget(self.config.monitor)  # each read is bounded by read_timeout; this only backs that up
-        futures = {name: self.pool.submit(call, node) for name, node in nodes.items()}
-        wait(futures.values(), timeout=budget)
-        return {name: f.result() if f.done() else late(name, budget) for name, f in futures.items()}
+        return ask(self.pool, self.config, self.adapters, failing)
 
     def runner(self) -> Runner:
         adapters = self.adapters
@@ -269,7 +141,7 @@ class Daemon:
         """Ask the replicas of master and candidate their heartbeat period once; warn where it is slow."""
         config = self.config
         replicas = {n.name: n for source in (config.master, config.candidate) for n in config.replicas_of(source.name)}
-        asked = self._bounded(replicas, self.adapters.mysql.ask, lambda name, budget: Witness(name, None, "late"))
+        asked = bounded(self.pool, config.monitor, replicas, self.adapters.mysql.ask, late_ask)
         return slow_detection(config, {name: witness.view for name, witness in asked.items()})
 
     def announce(self, events: tuple[Event, ...]) -> None:
@@ -383,26 +255,6 @@ class Daemon:
             self.reload_requested = True
 
 
-def _late_check(name: str, budget: float) -> NodeCheck:
-    return NodeCheck(name, "failed", budget, f"check still running after {budget:g} s")
-
-
-def _late_ask(name: str, budget: float) -> Witness:
-    return Witness(name, None, f"no answer within {budget:g} s")
-
-
-def preflight(config: Config, supervisor: Supervisor) -> list[str]:
-    """Problems that must stop the daemon before it starts: supervisord and its programs."""
-    try:
-        missing = supervisor.missing(config.all_programs())
-    except (MysqlhaError, OSError) as exc:
-        return [f"{config.path}: supervisor.url: cannot reach supervisord: {exc}"]
-    return [
-        f"{config.path}: proxies.programs.{name}: no such program in supervisord at {config.supervisor.url}"
-        for name in missing
-    ]
-
-
 def why(decision: Decision, snapshot: Snapshot) -> str:
     """Why a plan ran this cycle, for the history: the analysis and what the failed node's check said."""
     node = getattr(decision.analysis, "node", None)
@@ -411,21 +263,6 @@ def why(decision: Decision, snapshot: Snapshot) -> str:
     failures = decision.state.failures.get(node or "")
     counted = f" ({failures} failed checks in a row)" if failures else ""
     return f"{decision.analysis.kind} {node or ''}{said}{counted}".strip()
-
-
-def start_checks(config: Config) -> list[str]:
-    """What must stop a start (or a reload): supervisord and its programs, the monitor user's grants."""
-    problems = preflight(config, Supervisor(config.supervisor))
-    return problems + start_problems(config, MySQL(config.monitor))
-
-
-def coordinator_for(config: Config, log: Callable[[str], None]) -> Coordinator | None:
-    """The etcd side of a monitor among several; None without ``coordination``."""
-    setting = config.coordination
-    if setting is None:
-        return None
-    etcd = setting.etcd
-    return Coordinator(Etcd(etcd.options()), setting.name, etcd.prefix, etcd.ttl, log=log)
 
 
 # A SIGHUP that arrives while main() is still loading and checking (supervisord signals a program as
