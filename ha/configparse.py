@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,23 @@ def _get(reader: Reader, data: dict[str, Any], prefix: str, key: str, schema_pat
     return reader.field(data, prefix, key, field_at(f"{schema_path}.{key}"), **extra)
 
 
+def _entries(
+    reader: Reader, raw: dict[str, Any], section: str, expected: str
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(name, dotted prefix, mapping) for each entry of a named-entries section; a non-mapping is a problem."""
+    for name, spec in raw.items():
+        prefix = f"{section}.{name}"
+        if not isinstance(spec, dict):
+            reader.problem(prefix, f"expected a mapping with {expected}, got {spec!r}")
+            continue
+        reader.unknown(spec, prefix, section_at(section))
+        yield name, prefix, spec
+
+
 def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
     raw = reader.section(data, "nodes")
     nodes: dict[str, Node] = {}
-    for name, spec in raw.items():
-        prefix = f"nodes.{name}"
-        if not isinstance(spec, dict):
-            reader.problem(prefix, f"expected a mapping with host, port, role, got {spec!r}")
-            continue
-        reader.unknown(spec, prefix, section_at("nodes"))
+    for name, prefix, spec in _entries(reader, raw, "nodes", "host, port, role"):
         host = _get(reader, spec, prefix, "host", "nodes.*")
         port = _get(reader, spec, prefix, "port", "nodes.*")
         role = _get(reader, spec, prefix, "role", "nodes.*")
@@ -239,12 +248,7 @@ def _parse_proxies(reader: Reader, data: dict[str, Any], nodes: dict[str, Node])
         reader.unknown(data, "proxies", section_at("proxies"))
     programs: dict[str, ProxyProgram] = {}
     raw_programs = reader.section(data, "programs") if data else {}
-    for name, spec in raw_programs.items():
-        prefix = f"proxies.programs.{name}"
-        if not isinstance(spec, dict):
-            reader.problem(prefix, f"expected a mapping with listen and backends, got {spec!r}")
-            continue
-        reader.unknown(spec, prefix, section_at("proxies.programs"))
+    for name, prefix, spec in _entries(reader, raw_programs, "proxies.programs", "listen and backends"):
         host, port = _parse_listen(reader, prefix, spec.get("listen"))
         backends = spec.get("backends")
         if not isinstance(backends, list) or not backends or not all(b in nodes for b in backends):
