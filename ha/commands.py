@@ -124,7 +124,11 @@ def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = 
     """Bring the failed node back; for master1, also switch the master role back unless ``rejoin_only``
     (master2 stays master, watched only) or ``swap_roles`` (master2 stays master, the config says so,
     and automatic failover is armed for that layout)."""
-    config, state = tools.config, tools.store.load()
+    config = tools.config
+    refused = swap_refusal(config) if swap_roles else None
+    if refused:
+        raise MysqlhaError(refused)
+    state = tools.store.load()
     rejoin_only = rejoin_only or swap_roles
     if state.phase == "failed_over" and state.case == "candidate_down":
         case: Case = "failback_candidate"
@@ -145,6 +149,18 @@ def failback(tools: Tools, dry_run: bool, rejoin_only: bool, swap_roles: bool = 
     if swap_roles and case != "rejoin_master":
         raise MysqlhaError("--swap-roles applies when master1 comes back, not after case 2")
     return operate(tools, case, node.name, dry_run, ready, swap_config if swap_roles else None)
+
+
+def swap_refusal(config: Config) -> str | None:
+    """Why ``--swap-roles`` cannot run here, before anything is touched; None when it can."""
+    if config.coordination is None:
+        return None
+    return (
+        f"{config.path}: coordination: --swap-roles is refused with several monitors: every monitor's config "
+        "names master1 and master2, and this command can rewrite only this host's, so the monitors would "
+        "disagree on the roles. Run `mysqlha failback` (master1 master again) instead, or `mysqlha failback "
+        "--rejoin-only`, then swap master and candidate in every monitor's config and SIGHUP them all"
+    )
 
 
 def swap_config(tools: Tools) -> None:

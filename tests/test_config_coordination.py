@@ -61,3 +61,12 @@ def test_one_mistake_one_problem(changes: dict[str, Any], key: str, words: str) 
     problems = problems_of(coordinated(**changes))
     assert len(problems) == 1, problems
     assert f"{PATH}: {key}: " in problems[0] and words in problems[0]
+
+
+def test_swap_roles_is_refused_with_several_monitors_before_anything_is_touched() -> None:
+    from ha.commands import swap_refusal
+
+    assert swap_refusal(parse_config(shipped(), PATH)) is None
+    why = swap_refusal(parse_config(coordinated(), PATH))
+    assert why is not None and "coordination: --swap-roles is refused with several monitors" in why
+    assert "every monitor's config" in why
