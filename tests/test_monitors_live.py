@@ -180,8 +180,8 @@ def test_switchover_and_failback_with_three_monitors_go_through_etcd(make_sandbo
     wait_for(lambda: any("an operator switched over" in t for t in all_logs(box)[chief]), 20, "the leader to see it")
     time.sleep(INTERVAL * (FAILURES + 2))  # watching the new layout: no failover, no reconcile
     assert write_node(box) == m2
-    watching = "an operator command holds the state lock: watching only this cycle"
-    assert any(watching in t for lines in all_logs(box).values() for t in lines), "the monitors watched meanwhile"
+    # A monitor's cycle may or may not fall inside a 0.4 s switchover, so "watching only this cycle" is
+    # not asserted here; the lock refusing the leader's writes is tested against etcd in test_coordination.
     back = mysqlha("mon3", "failback")
     assert back.returncode == 0, back.stdout + back.stderr
     assert write_node(box) == m1
