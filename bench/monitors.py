@@ -66,6 +66,8 @@ def takeover(box: Sandbox, how: str) -> float:
         rpc.stopProcess(program, False)
     wait_for(lambda: leader_now(etcd, key) not in (None, chief), 30, "another leader", poll=0.02)
     took = time.monotonic() - started
+    # the old leader gives the lead up before it has finished exiting: restart it only once it has
+    wait_for(lambda: rpc.getProcessInfo(program)["statename"] in ("STOPPED", "EXITED", "FATAL"), 40, "it to exit")
     rpc.startProcess(program, True)
     return took
 
