@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from ha.config import Config
 from ha.coordination import Coordinator
+from ha.coordstatus import etcd_client
 from ha.errors import MysqlhaError
-from ha.etcd import Etcd
 from ha.etcdstore import EtcdStateStore
 from ha.hooks import HookRunner
 from ha.metrics import Metrics
@@ -87,5 +87,4 @@ def coordinator_for(config: Config, log: Callable[[str], None]) -> Coordinator |
     setting = config.coordination
     if setting is None:
         return None
-    etcd = setting.etcd
-    return Coordinator(Etcd(etcd.options()), setting.name, etcd.prefix, etcd.ttl, log=log)
+    return Coordinator(etcd_client(config), setting.name, setting.etcd.prefix, setting.etcd.ttl, log=log)

@@ -36,12 +36,11 @@ def store_for(config: Config) -> Store:
     """The state file; with several monitors, the state in etcd (read by commands, written by the leader)."""
     if config.coordination is None:
         return StateStore(config.failover.state_file)
-    from ha.coordination import Coordinator
-    from ha.coordstatus import etcd_client
+    from ha.adapters import coordinator_for
     from ha.etcdstore import EtcdStateStore
 
-    setting = config.coordination
-    coordinator = Coordinator(etcd_client(config), setting.name, setting.etcd.prefix, setting.etcd.ttl)
+    coordinator = coordinator_for(config, print)
+    assert coordinator is not None
     return EtcdStateStore(coordinator, operator=True)
 
 

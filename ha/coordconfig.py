@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,11 @@ URL = re.compile(r"^https?://[^/\s:]+:[0-9]{1,5}/?$")
 
 @dataclass(frozen=True)
 class EtcdSettings:
-    endpoints: tuple[str, ...]
+    """Where this cluster's keys live (``prefix``, the lease ``ttl``) and how to reach etcd (``client``)."""
+
+    client: EtcdOptions  # endpoints, timeout, TLS and auth: what the client is built from
     prefix: str = "/mysqlha/cluster"
     ttl: int = 3
-    timeout: float = 2.0
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def options(self) -> EtcdOptions:
-        """What the client needs of these settings (the prefix and TTL are the coordinator's)."""
-        return EtcdOptions(self.endpoints, self.timeout, self.ca, self.cert, self.key, self.user, self.password)
 
 
 @dataclass(frozen=True)
@@ -77,10 +69,8 @@ def parse_coordination(reader: Reader, data: Any, interval: float) -> Coordinati
         reader.problem("coordination.etcd.endpoints", f"expected a list of http(s)://host:port, got {endpoints!r}")
         endpoints = []
     prefix = "coordination.etcd"
-    settings = EtcdSettings(
+    client = EtcdOptions(
         endpoints=tuple(e.rstrip("/") for e in endpoints),
-        prefix=get(raw, prefix, "prefix") or "/mysqlha/cluster",
-        ttl=get(raw, prefix, "ttl") or 3,
         timeout=float(get(raw, prefix, "timeout") or 2.0),
         ca=get(raw, prefix, "ca"),
         cert=get(raw, prefix, "cert"),
@@ -88,23 +78,24 @@ def parse_coordination(reader: Reader, data: Any, interval: float) -> Coordinati
         user=get(raw, prefix, "user"),
         password=_password(reader, raw),
     )
+    settings = EtcdSettings(client, get(raw, prefix, "prefix") or "/mysqlha/cluster", get(raw, prefix, "ttl") or 3)
     if not settings.prefix.startswith("/") or settings.prefix.rstrip("/") == "":
         reader.problem(f"{prefix}.prefix", f"expected a key prefix like /mysqlha/cluster1, got {settings.prefix!r}")
-    if settings.timeout >= ETCD_REQUEST_TIMEOUT:
+    if client.timeout >= ETCD_REQUEST_TIMEOUT:
         reader.problem(
             f"{prefix}.timeout",
             f"expected less than {ETCD_REQUEST_TIMEOUT:g} s: etcd itself answers a write it cannot commit "
             "after 7 s, and a call that long outlives the leader's lease",
         )
-    if bool(settings.cert) != bool(settings.key):
+    if bool(client.cert) != bool(client.key):
         reader.problem(f"{prefix}.cert", "expected cert and key together (TLS client authentication)")
-    if settings.user and settings.password is None:
+    if client.user and client.password is None:
         reader.problem(f"{prefix}.password_file", "missing; expected the etcd password when user is set")
     renew_within = settings.ttl - margin_for(settings.ttl)
-    if interval + settings.timeout > renew_within:
+    if interval + client.timeout > renew_within:
         reader.problem(
             f"{prefix}.ttl",
-            f"expected monitor.interval + etcd.timeout ({interval + settings.timeout:g} s) to be at most ttl "
+            f"expected monitor.interval + etcd.timeout ({interval + client.timeout:g} s) to be at most ttl "
             f"minus the leader's margin ({renew_within:g} s): the lease is renewed once a cycle",
         )
     age = get(data, "coordination", "view_max_age")

@@ -14,7 +14,7 @@ from ha.timefmt import age
 def etcd_client(config: Config) -> Etcd:
     setting = config.coordination
     assert setting is not None
-    return Etcd(setting.etcd.options())
+    return Etcd(setting.etcd.client)
 
 
 def coordination_status(config: Config, now: float, client: Etcd | None = None) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def coordination_status(config: Config, now: float, client: Etcd | None = None) 
     etcd = client or etcd_client(config)
     prefix = setting.etcd.prefix.rstrip("/")
     members = {}
-    for endpoint in setting.etcd.endpoints:
+    for endpoint in setting.etcd.client.endpoints:
         try:
             answer = etcd.status(endpoint)
             members[endpoint] = "leader known" if answer.get("leader") else "no raft leader"

@@ -36,7 +36,7 @@ def test_a_coordination_section_parses_with_defaults() -> None:
     found = parse_config(coordinated(), PATH).coordination
     assert found is not None
     assert found.name == "mon1" and found.monitors == ("mon1", "mon2", "mon3")
-    assert found.etcd.prefix == "/mysqlha/cluster" and found.etcd.ttl == 3 and found.etcd.timeout == 1.0
+    assert found.etcd.prefix == "/mysqlha/cluster" and found.etcd.ttl == 3 and found.etcd.client.timeout == 1.0
     assert found.view_max_age == 2 * 1 + 3
 
 

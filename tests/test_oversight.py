@@ -114,19 +114,19 @@ def test_an_etcd_history_that_does_not_answer_is_one_bounded_log_line(tmp_path: 
 
     from ha.coordconfig import Coordination, EtcdSettings
     from ha.coordination import Coordinator
-    from ha.etcd import Etcd
+    from ha.etcd import Etcd, EtcdOptions
 
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        settings = EtcdSettings((endpoint,), prefix="/t", timeout=0.3)
+        settings = EtcdSettings(EtcdOptions((endpoint,), timeout=0.3), prefix="/t")
         config = replace(
             CONFIG,
             failover=replace(CONFIG.failover, state_file=str(tmp_path / "state.json")),
             coordination=Coordination("mon1", ("mon1", "mon2", "mon3"), settings, 7.0),
         )
-        leader = Coordinator(Etcd(settings.options()), "mon1", "/t", 3, log=lambda line: None)
+        leader = Coordinator(Etcd(settings.client), "mon1", "/t", 3, log=lambda line: None)
         leader.lease, leader.leading, leader.deadline = 1, True, time.monotonic() + 60  # leads, as far as it knows
         lines = Lines()
         watch = Oversight(config, HookRunner(Hooks(), lines), Metrics(None), lines, lambda: NOW, leader)
