@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from ha.errors import MysqlhaError
 from ha.sandbox.mariadb import process_alive, read_pid, wait_gone
 from ha.sandbox.poll import wait_for
+from ha.sandbox.ports import port_free
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
@@ -40,19 +40,12 @@ class Member:
         return f"http://{self.host}:{self.peer_port}"
 
 
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_pair(host: str, low: int = 40000, high: int = 60000) -> tuple[int, int]:
+def free_pair(host: str, taken: frozenset[int] = frozenset(), low: int = 40000, high: int = 60000) -> tuple[int, int]:
+    """Two free neighbouring ports on ``host``, neither in ``taken`` (the cluster's other members:
+    their ports are still free, as nothing listens on them until the members start)."""
     for _ in range(200):
         port = random.randrange(low, high - 1, 2)
-        if port_free(host, port) and port_free(host, port + 1):
+        if port not in taken and port_free(host, port) and port_free(host, port + 1):
             return port, port + 1
     raise MysqlhaError(f"no two free ports on {host} between {low} and {high}")
 
@@ -78,7 +71,10 @@ class EtcdCluster:
                 for i, (host, ns) in enumerate(zip(hosts, netns, strict=True))
             ]
         else:
-            self.members = [Member(f"etcd{i + 1}", host, *free_pair(host)) for i, host in enumerate(hosts)]
+            self.members = []
+            for i, host in enumerate(hosts):
+                taken = frozenset(m.client_port for m in self.members if m.host == host)
+                self.members.append(Member(f"etcd{i + 1}", host, *free_pair(host, taken)))
 
     @property
     def endpoints(self) -> tuple[str, ...]:
