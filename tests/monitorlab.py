@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from ha.logsetup import unstamped
@@ -38,13 +39,21 @@ def records(box: Sandbox, event: str, name: str = "mon1", inside: tuple[str, ...
 
 
 def leader(box: Sandbox) -> str | None:
-    """The monitor that most recently said it leads (from the logs)."""
-    latest: tuple[int, str] | None = None
-    for name, lines in all_logs(box).items():
-        for index, line in enumerate(lines):
-            if line.startswith(f"coordination: {name} leads"):
-                latest = max(latest or (index, name), (index, name))
-    return latest[1] if latest else None
+    """The monitor that most recently said it leads, by the time stamped on its log line (lines of
+    different logs are ordered by time, never by their position in their own file)."""
+    said: list[tuple[str, bool, str]] = []  # (stamp, leads, name)
+    for name in monitor_names(MONITORS):
+        path = Path(box.config.proxies.log_dir) / f"{program_of(name)}.log"
+        for line in path.read_text().splitlines() if path.exists() else []:
+            stamp, _, text = line.partition(" ")
+            if text.startswith(f"coordination: {name} leads"):
+                said.append((stamp, True, name))
+            elif text.startswith(f"coordination: {name} no longer leads"):
+                said.append((stamp, False, name))
+    if not said:
+        return None
+    _, leads, name = max(said, key=lambda event: datetime.fromisoformat(event[0]))
+    return name if leads else None
 
 
 def count(box: Sandbox, text: str) -> dict[str, int]:

@@ -67,7 +67,7 @@ def test_leader_cut_off_from_etcd_stops_acting_another_leads(tmp_path: Path) -> 
         try:
             wait_for(lambda: leader(box) not in (None, chief), 30, "another leader")
             heir = leader(box)
-            wait_for(lambda: any("no etcd quorum" in t for t in all_logs(box)[chief]), 20, "the old leader's why")
+            wait_for(lambda: any("no etcd quorum" in t for t in all_logs(box)[chief]), 60, "the old leader's why")
             box.server("M1").kill()
             wait_for(
                 lambda: "failover finished! : master2 is new master" in all_logs(box)[heir], 40, "the heir's failover"
