@@ -153,20 +153,36 @@ def check_transition(reader: Reader, config: Config, case: str, failed: tuple[st
 
 
 def check_command(reader: Reader, config: Config) -> None:
-    """``proxies.command`` may only use the placeholders render fills in."""
+    """``proxies.command`` may only use the placeholders render fills in, each as a bare ``{name}``."""
     command = config.proxies.command
     if command is None:
         return
     allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(command) if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(command) if name is not None]
     except ValueError as exc:
         reader.problem("proxies.command", f"{exc} (a literal brace is written {{{{ or }}}}); placeholders: {allowed}")
         return
-    for name in fields:
-        root = re.split(r"[.\[]", name, maxsplit=1)[0]
-        if root not in PLACEHOLDERS:
-            reader.problem("proxies.command", f"unknown placeholder {{{name}}}; expected {allowed}")
+    bad = False
+    for name, spec, conversion in fields:
+        shown_field = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if name in PLACEHOLDERS and not conversion and not spec:
+            continue
+        bad = True
+        if re.split(r"[.\[]", name, maxsplit=1)[0] in PLACEHOLDERS:
+            what = "attributes and indexes" if name not in PLACEHOLDERS else "conversions (!) and format specs (:)"
+            reader.problem(
+                "proxies.command",
+                f"placeholder {shown_field}: {what} are not supported; expected {allowed}, each as it is",
+            )
+        else:
+            reader.problem("proxies.command", f"unknown placeholder {shown_field}; expected {allowed}")
+    if bad:
+        return
+    try:  # the rules above should leave nothing to fail; whatever does is a problem, not a traceback
+        command.format(**{p: p for p in PLACEHOLDERS})
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        reader.problem("proxies.command", f"cannot be formatted ({exc}); expected {allowed} and literal text")
 
 
 def check_window(reader: Reader, config: Config) -> None:

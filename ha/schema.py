@@ -165,7 +165,10 @@ SCHEMA = Section(
         "proxies": Section(
             {
                 "command": Field(
-                    "string", "haproxy -db -f {config_dir}/{program}.cfg", "how supervisord runs one proxy program"
+                    "string",
+                    "haproxy -db -f {config_dir}/{program}.cfg",
+                    "how supervisord runs one proxy program; placeholders {program}, {config_dir}, {listen}, each "
+                    "bare (a literal brace is {{ or }})",
                 ),
                 "config_dir": Field("string", "/etc/mysqlha/haproxy", "where the HAProxy configs are"),
                 "log_dir": Field("string", "/var/log/supervisor", "where supervisord writes the programs' logs"),

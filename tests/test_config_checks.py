@@ -230,6 +230,32 @@ def test_a_stray_brace_in_the_proxy_command() -> None:
     assert "proxies.command" in one_problem(mutated(set_key("proxies.command", "haproxy -f {program.cfg")))
 
 
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [("{program.x}", "placeholder {program.x}: attributes and indexes are not supported"),
+     ("{program[0]}", "placeholder {program[0]}: attributes and indexes are not supported"),
+     ("{program!z}", "placeholder {program!z}: conversions (!) and format specs (:) are not supported"),
+     ("{program!r}", "placeholder {program!r}: conversions (!) and format specs (:) are not supported"),
+     ("{listen:>30}", "placeholder {listen:>30}: conversions (!) and format specs (:) are not supported"),
+     ("{}", "unknown placeholder {}"), ("{0}", "unknown placeholder {0}")],
+)  # fmt: skip
+def test_a_placeholder_with_more_than_its_name_is_an_error(field: str, says: str) -> None:
+    """Each of these passed the check and then crashed render (or rendered garbage)."""
+    problem = one_problem(mutated(set_key("proxies.command", f"haproxy -f {{config_dir}}/{field}.cfg")))
+    assert problem.startswith(f"{PATH}: proxies.command: {says}"), problem
+    assert "expected {program}, {config_dir}, {listen}" in problem
+
+
+@pytest.mark.parametrize("field", ["{program.x}", "{program!z}", "{program[0]}"])
+def test_render_with_a_bad_placeholder_exits_2_without_a_traceback(tmp_path: Path, field: str) -> None:
+    path = write_yaml(tmp_path, mutated(set_key("proxies.command", f"haproxy -f {{config_dir}}/{field}.cfg")))
+    command = [sys.executable, "-m", "ha", "render", "--config", str(path), "--out", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"proxies.command: placeholder {field}" in result.stderr
+    assert not (tmp_path / "out").exists(), "nothing written"
+
+
 # --- row 8: a password file readable by everyone; an inline password -------------------------------
 
 
