@@ -6,15 +6,17 @@ line and the key like any other.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from typing import TYPE_CHECKING
 
+from ha.identity import same_host, same_node
 from ha.schema import PLACEHOLDERS, SAFE_NAME
 from ha.validation import Reader
 
 if TYPE_CHECKING:
-    from ha.config import Config, ProxyProgram
+    from ha.config import Config, Node, ProxyProgram
 
 SAFE = re.compile(SAFE_NAME)
 SAFE_HOST = re.compile(r"^[A-Za-z0-9_.:\[\]-]*$")
@@ -61,19 +63,21 @@ def check_names(reader: Reader, config: Config) -> None:
 
 
 def check_addresses(reader: Reader, config: Config) -> None:
-    """Two nodes on one host:port are one server."""
-    seen: dict[tuple[str, int], str] = {}
+    """Two nodes on one host:port are one server; hosts are compared by address (``localhost`` is 127.0.0.1)."""
+    seen: list[Node] = []
     for node in config.nodes.values():
         if not node.port:
             continue
-        key = (node.host, node.port)
-        if key in seen:
-            reader.problem(
-                f"nodes.{shown(node.name)}.port",
-                f"{node.host}:{node.port} is also nodes.{shown(seen[key])}; every node needs its own host:port",
-            )
-        else:
-            seen[key] = node.name
+        same = next((other for other in seen if same_node(node.host, node.port, other.host, other.port)), None)
+        if same is None:
+            seen.append(node)
+            continue
+        other = f"also nodes.{shown(same.name)}"
+        if same.host != node.host:
+            other = f"the same server as nodes.{shown(same.name)} ({same.host}:{same.port})"
+        reader.problem(
+            f"nodes.{shown(node.name)}.port", f"{node.host}:{node.port} is {other}; every node needs its own host:port"
+        )
 
 
 def check_sources(reader: Reader, config: Config) -> None:
@@ -94,11 +98,21 @@ def check_sources(reader: Reader, config: Config) -> None:
             )
 
 
+def wildcard(host: str) -> bool:
+    """``*``, empty, or an unspecified address (0.0.0.0, ::, [0:0::0]): a bind to every address."""
+    if host.strip() in WILDCARDS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
 def conflicts(a: ProxyProgram, b: ProxyProgram) -> bool:
-    """Two programs cannot both bind: same port, and the same or a wildcard address."""
+    """Two programs cannot both bind: same port, and the same host (by address) or a wildcard one."""
     if a.listen_port != b.listen_port or not a.listen_port:
         return False
-    return a.listen_host == b.listen_host or a.listen_host in WILDCARDS or b.listen_host in WILDCARDS
+    return wildcard(a.listen_host) or wildcard(b.listen_host) or same_host(a.listen_host, b.listen_host)
 
 
 def check_layouts(reader: Reader, config: Config) -> None:

@@ -31,7 +31,7 @@ def addresses(host: str) -> frozenset[str]:
     future = _pool.submit(socket.getaddrinfo, text, None, 0, socket.SOCK_STREAM)
     try:
         found = future.result(timeout=RESOLVE_TIMEOUT)
-    except (OSError, FutureTimeout):
+    except (OSError, UnicodeError, ValueError, FutureTimeout):  # UnicodeError: a label IDNA rejects (empty, > 63)
         return frozenset({text})
     return frozenset({str(ipaddress.ip_address(info[4][0])) for info in found}) or frozenset({text})
 

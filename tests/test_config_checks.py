@@ -15,6 +15,7 @@ from test_config import PATH, SECRET, SHIPPED, del_key, mutated, problems_of, se
 
 from ha.config import load_config, parse_config
 from ha.errors import ConfigError
+from ha.identity import addresses
 from ha.schema import json_schema
 
 SCHEMA_FILE = SHIPPED.with_name("mysqlha.schema.json")
@@ -110,6 +111,45 @@ def test_two_nodes_on_one_host_and_port() -> None:
     )
 
 
+def test_two_nodes_on_one_ip_address_written_two_ways() -> None:
+    mutations = (set_key("nodes.master1.host", "::1"), set_key("nodes.slave3.host", "0:0:0:0:0:0:0:1"))
+    problem = one_problem(mutated(*mutations, set_key("nodes.slave3.port", 3306)))
+    assert problem == (
+        f"{PATH}: nodes.slave3.port: 0:0:0:0:0:0:0:1:3306 is the same server as nodes.master1 (::1:3306); "
+        "every node needs its own host:port"
+    )
+
+
+@pytest.mark.skipif("127.0.0.1" not in addresses("localhost"), reason="localhost does not resolve to 127.0.0.1")
+def test_a_node_named_by_host_name_and_one_by_its_address_are_one_server() -> None:
+    problem = one_problem(mutated(set_key("nodes.master2.host", "localhost"), set_key("nodes.master2.port", 3306)))
+    assert problem == (
+        f"{PATH}: nodes.master2.port: localhost:3306 is the same server as nodes.master1 (127.0.0.1:3306); "
+        "every node needs its own host:port"
+    )
+
+
+@pytest.mark.skipif("127.0.0.1" not in addresses("localhost"), reason="localhost does not resolve to 127.0.0.1")
+def test_check_config_offline_refuses_localhost_beside_127_0_0_1(tmp_path: Path) -> None:
+    data = with_secrets(
+        tmp_path, mutated(set_key("nodes.master2.host", "localhost"), set_key("nodes.master2.port", 3306))
+    )
+    path = write_yaml(tmp_path, data)
+    command = [sys.executable, "-m", "ha", "check-config", "--offline", "--config", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "nodes.master2.port: localhost:3306 is the same server as nodes.master1 (127.0.0.1:3306)" in result.stderr
+
+
+def test_names_that_do_not_resolve_are_compared_as_text() -> None:
+    hosts = {name: f"{name}.db.invalid" for name in ("master1", "master2", "slave3", "slave4")}
+    same_port = [set_key(f"nodes.{name}.host", host) for name, host in hosts.items()]
+    same_port += [set_key(f"nodes.{name}.port", 3306) for name in hosts]
+    parse_config(mutated(*same_port), PATH)  # four hosts, one port each: fine
+    problem = one_problem(mutated(*same_port, set_key("nodes.slave3.host", "MASTER1.db.invalid")))
+    assert problem.startswith(f"{PATH}: nodes.slave3.port: MASTER1.db.invalid:3306 is the same server as nodes.master1")
+
+
 def test_two_normal_programs_on_one_listen_port() -> None:
     problem = one_problem(mutated(set_key("proxies.programs.mysql-proxy-master2.listen", "127.0.0.1:3031")))
     assert problem.startswith(f"{PATH}: proxies.normal: mysql-proxy-master2 and mysql-proxy-master1 both listen")
@@ -118,6 +158,24 @@ def test_two_normal_programs_on_one_listen_port() -> None:
 def test_a_wildcard_listen_conflicts_with_a_specific_one() -> None:
     problem = one_problem(mutated(set_key("proxies.programs.mysql-proxy-master2.listen", "0.0.0.0:3031")))
     assert "both listen" in problem
+
+
+@pytest.mark.skipif("127.0.0.1" not in addresses("localhost"), reason="localhost does not resolve to 127.0.0.1")
+def test_a_proxy_on_localhost_and_one_on_127_0_0_1_clash() -> None:
+    problem = one_problem(mutated(set_key("proxies.programs.mysql-proxy-master2.listen", "localhost:3031")))
+    assert problem == (
+        f"{PATH}: proxies.normal: mysql-proxy-master2 and mysql-proxy-master1 both listen on 127.0.0.1:3031; "
+        "the second never binds"
+    )
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:3031", "[::]:3031", "[0:0::0]:3031"])
+def test_every_spelling_of_a_wildcard_clashes(listen: str) -> None:
+    assert "both listen" in one_problem(mutated(set_key("proxies.programs.mysql-proxy-master2.listen", listen)))
+
+
+def test_proxies_on_other_loopback_addresses_do_not_clash() -> None:
+    parse_config(mutated(set_key("proxies.programs.mysql-proxy-master2.listen", "127.0.0.2:3031")), PATH)
 
 
 # --- row 4: a failover set that starts a program on a port the set does not stop ------------------

@@ -27,3 +27,10 @@ def test_ip_literals_need_no_lookup_and_are_normalised() -> None:
 def test_a_name_that_does_not_resolve_is_compared_as_text() -> None:
     assert addresses("no-such-host.invalid") == frozenset({"no-such-host.invalid"})
     assert not same_host("no-such-host.invalid", "127.0.0.1")
+
+
+def test_a_name_idna_rejects_is_compared_as_text() -> None:
+    """An empty or 64+ character label makes getaddrinfo raise UnicodeError, not OSError."""
+    long = "a" * 70 + ".example"
+    assert addresses(long) == frozenset({long}) and addresses("a..b") == frozenset({"a..b"})
+    assert not same_host(long, "a..b")
