@@ -44,7 +44,10 @@ def _entries(
 def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
     raw = reader.section(data, "nodes")
     nodes: dict[str, Node] = {}
+    roleless: set[str] = set()  # no role given: reported already, and what else a node needs depends on it
     for name, prefix, spec in _entries(reader, raw, "nodes", "host, port, role"):
+        if spec.get("role") is None:
+            roleless.add(str(name))
         host = _get(reader, spec, prefix, "host", "nodes.*")
         port = _get(reader, spec, prefix, "port", "nodes.*")
         role = _get(reader, spec, prefix, "role", "nodes.*")
@@ -52,7 +55,7 @@ def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
         nodes[str(name)] = Node(str(name), host, port or 0, role or "", source)
     for role in ("master", "candidate"):
         count = sum(1 for n in nodes.values() if n.role == role)
-        if raw and count != 1:
+        if raw and count != 1 and not (roleless and count == 0):
             reader.problem("nodes", f"expected exactly one node with role {role}, found {count}")
     for node in nodes.values():
         if node.source is not None and node.source not in nodes:
@@ -61,7 +64,7 @@ def _parse_nodes(reader: Reader, data: dict[str, Any]) -> dict[str, Node]:
             )
         if node.role == "master" and node.source is not None:
             reader.problem(f"nodes.{node.name}.source", "the master must not have a source")
-        if node.role != "master" and node.source is None:
+        if node.role != "master" and node.source is None and node.name not in roleless:
             reader.problem(f"nodes.{node.name}.source", "missing; expected the node it replicates from")
     candidate = next((n for n in nodes.values() if n.role == "candidate"), None)
     master = next((n for n in nodes.values() if n.role == "master"), None)

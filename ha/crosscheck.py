@@ -119,7 +119,8 @@ def check_layouts(reader: Reader, config: Config) -> None:
     """The normal set and the set after each failure case each bind every port once."""
     proxies = config.proxies
     programs = proxies.programs
-    for first, second in clashes([programs[n] for n in proxies.normal if n in programs]):
+    normal = [programs[n] for n in proxies.normal if n in programs and n not in misplaced(config)]
+    for first, second in clashes(normal):
         reader.problem(
             "proxies.normal", f"{second.name} and {first.name} both listen on {first.listen}; the second never binds"
         )
@@ -128,6 +129,18 @@ def check_layouts(reader: Reader, config: Config) -> None:
         ("candidate_down", config.nodes_with_role("candidate")),
     ):
         check_transition(reader, config, case, failed)
+
+
+def misplaced(config: Config) -> set[str]:
+    """Failover programs put in the normal set: reported once as such, left out of the other layout checks
+    (a clash or a "still served" port they cause is the same mistake, and its fix is removing them)."""
+    proxies = config.proxies
+    return {
+        name
+        for transition in (proxies.master_down, proxies.candidate_down)
+        for name in transition.start
+        if name in proxies.normal and name not in transition.stop
+    }
 
 
 def clashes(group: list[ProxyProgram]) -> list[tuple[ProxyProgram, ProxyProgram]]:
@@ -142,7 +155,8 @@ def check_transition(reader: Reader, config: Config, case: str, failed: tuple[st
     programs = proxies.programs
     transition = proxies.master_down if case == "master_down" else proxies.candidate_down
     started = [programs[n] for n in transition.start if n in programs]  # unknown names are reported already
-    still = [programs[n] for n in proxies.normal if n in programs and n not in transition.stop]
+    wrong = misplaced(config)
+    still = [programs[n] for n in proxies.normal if n in programs and n not in transition.stop and n not in wrong]
     for program in started:
         if program.name in proxies.normal and program.name not in transition.stop:
             reader.problem(

@@ -48,6 +48,7 @@ class Reader:
         self.lines = lines or {}
         self.problems: list[str] = []
         self.warnings: list[str] = []
+        self.meant: set[str] = set()  # absent dotted keys an unknown key was reported as a near miss of
 
     def where(self, key: str) -> str:
         """``path:line`` of ``key`` (or of its nearest parent the YAML has), else ``path``."""
@@ -60,7 +61,14 @@ class Reader:
         return self.path
 
     def problem(self, key: str, message: str, at: str | None = None) -> None:
-        """One problem; ``at`` is the dotted key to take the line from when ``key`` is shown differently."""
+        """One problem; ``at`` is the dotted key to take the line from when ``key`` is shown differently.
+
+        Dropped when ``key`` (or a parent) is the absent key a reported typo meant: ``backend:`` says "did
+        you mean 'backends'?" once, not that and "backends: missing" too.
+        """
+        parts = key.split(".")
+        if any(".".join(parts[:end]) in self.meant for end in range(1, len(parts) + 1)):
+            return
         self.problems.append(f"{self.where(at or key)}: {key}: {message}")
 
     def warn(self, key: str, message: str) -> None:
@@ -85,6 +93,8 @@ class Reader:
             shown = str(key) if str(key).isprintable() else repr(key)
             name = f"{prefix}.{shown}" if prefix else shown
             self.problem(name, f"unknown key; {hint}", at=f"{prefix}.{key}" if prefix else str(key))
+            if close and close[0] not in data:
+                self.meant.add(f"{prefix}.{close[0]}" if prefix else close[0])
 
     def field(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,47 @@ def load_text(tmp_path: Path, text: str) -> list[str]:
 def test_a_typo_in_a_key_is_an_error_with_did_you_mean(section: str, typo: str, meant: str) -> None:
     problem = one_problem(mutated(set_key(f"{section}.{typo}", 1)))
     assert problem == f"{PATH}: {section}.{typo}: unknown key; did you mean {meant!r}?"
+
+
+def renamed(dotted: str, new: str) -> Callable[[dict[str, Any]], None]:
+    *parents, last = dotted.split(".")
+
+    def mutate(data: dict[str, Any]) -> None:
+        for key in parents:
+            data = data[key]
+        data[new] = data.pop(last)
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("key", "typo"),
+    [("proxies.programs.mysql-proxy-slave1.backends", "backend"),
+     ("proxies.programs.mysql-proxy-slave1.listen", "lisen"), ("monitor.user", "usr"),
+     ("failover.state_file", "state_fil"), ("proxies.master_down.start", "strat"),
+     ("nodes.slave3.source", "sorce"), ("nodes.master1.role", "rol"), ("monitor", "monitors")],
+)  # fmt: skip
+def test_a_typo_of_a_required_key_is_one_problem_not_also_a_missing_key(key: str, typo: str) -> None:
+    meant = key.rpartition(".")[2]
+    where = key.rpartition(".")[0]
+    shown = f"{where}.{typo}" if where else typo
+    assert one_problem(mutated(renamed(key, typo))) == f"{PATH}: {shown}: unknown key; did you mean {meant!r}?"
+
+
+def test_a_near_miss_beside_the_real_key_does_not_hide_its_problems() -> None:
+    problems = problems_of(
+        mutated(
+            set_key("proxies.programs.mysql-proxy-slave1.backend", ["slave3"]),
+            set_key("proxies.programs.mysql-proxy-slave1.backends", ["ghost"]),
+        )
+    )
+    assert len(problems) == 2 and "backends: expected a non-empty list" in problems[1], problems
+
+
+def test_a_missing_role_is_one_problem() -> None:
+    assert one_problem(mutated(del_key("nodes.master1.role"))).endswith(
+        "nodes.master1.role: missing; expected master or candidate or replica"
+    )
 
 
 def test_an_unknown_key_far_from_any_lists_the_known_ones() -> None:
@@ -195,11 +237,11 @@ def test_a_failover_set_starting_on_a_port_it_does_not_stop() -> None:
 
 def test_the_normal_set_containing_a_failover_program() -> None:
     normal = ["mysql-proxy-master1", "mysql-proxy-master2", "mysql-proxy-slave1", "mysql-proxy-slave-failover3"]
-    problems = problems_of(mutated(set_key("proxies.normal", normal)))
-    assert (
+    problem = one_problem(mutated(set_key("proxies.normal", normal)))
+    assert problem == (
         f"{PATH}: proxies.normal: mysql-proxy-slave-failover3 is started by proxies.candidate_down.start; "
         "a failover program must not serve normally"
-    ) in problems
+    ), "one line, with the real fix; not also a clash in normal and an 'add it to master_down.stop'"
 
 
 def test_a_read_failover_proxy_routing_to_the_failed_master() -> None:
