@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ha.configmodel import (
     Credentials,
@@ -20,6 +22,7 @@ from ha.configmodel import (
     SupervisorEndpoint,
     Transition,
 )
+from ha.identity import addresses
 from ha.schema import field_at, section_at
 from ha.validation import Reader, port_ok
 
@@ -226,13 +229,35 @@ def _parse_supervisor(reader: Reader, data: dict[str, Any]) -> SupervisorEndpoin
         )
     else:
         url = get("url", check=url_ok, expected="http://host:port or unix:///path")
-    return SupervisorEndpoint(
+    endpoint = SupervisorEndpoint(
         url=url or "",
         username=get("username"),
         password=_read_secret(reader, data, "supervisor", "password"),
         timeout=float(get("timeout")),
         start_timeout=float(get("start_timeout")),
     )
+    secret = "password" if data.get("password") is not None else "password_file"
+    if url and url.startswith("http://") and data.get(secret) is not None and not loopback_url(url):
+        reader.warn(
+            "supervisor.url",
+            f"http:// to a host that is not this one, with supervisor.{secret} set: every XML-RPC call sends "
+            "the password in clear (HTTP Basic auth); expected unix:///path, or http:// on 127.0.0.1 (or "
+            "through an SSH or TLS tunnel ending on this host)",
+        )
+    return endpoint
+
+
+def loopback_url(url: str) -> bool:
+    """True when ``url``'s host is a loopback address (or a name resolving only to loopback addresses)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    found = addresses(host)
+    try:
+        return bool(found) and all(ipaddress.ip_address(address).is_loopback for address in found)
+    except ValueError:  # an unresolved name is kept as text
+        return False
 
 
 def _parse_listen(reader: Reader, prefix: str, value: Any) -> tuple[str, int]:

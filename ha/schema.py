@@ -151,7 +151,12 @@ SCHEMA = Section(
         ),
         "supervisor": Section(
             {
-                "url": Field("string", REQUIRED, "unix:///path or http://host:port of supervisord's XML-RPC"),
+                "url": Field(
+                    "string",
+                    REQUIRED,
+                    "unix:///path or http://host:port of supervisord's XML-RPC (http:// sends any password in clear: a "
+                    "non-loopback host with a password draws a warning)",
+                ),
                 "username": Field("string", None, "XML-RPC user"),
                 "password": Field("string", None, "inline XML-RPC password (prefer password_file)"),
                 "password_file": Field("string", None, "file whose first line is the XML-RPC password"),

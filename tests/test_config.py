@@ -272,6 +272,37 @@ def test_unsafe_supervisor_urls_are_rejected_without_printing_credentials(url: s
     assert "hunter2" not in problems[0] and "admin" not in problems[0]
 
 
+def clear_text(data: dict[str, Any]) -> list[str]:
+    """The clear-text warnings (password files are named, never read)."""
+    return [w for w in parse_config(data, PATH, read_secrets=False).warnings if "supervisor.url" in w]
+
+
+@pytest.mark.parametrize("secret", ["password", "password_file"])
+def test_a_password_over_http_to_another_host_draws_a_warning(secret: str) -> None:
+    data = mutated(
+        set_key("supervisor.url", "http://10.0.0.5:9001"),
+        set_key("supervisor.username", "mysqlha"),
+        set_key(f"supervisor.{secret}", SECRET if secret == "password" else "/etc/mysqlha/supervisor.password"),
+    )
+    (warning,) = clear_text(data)
+    assert warning.startswith(
+        f"{PATH}: supervisor.url: http:// to a host that is not this one, with supervisor.{secret}"
+    )
+    assert "sends the password in clear" in warning and SECRET not in warning
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9001", "http://localhost:9001", "http://[::1]:9001", "unix:///run/supervisor.sock"]
+)
+def test_a_password_to_this_host_draws_no_clear_text_warning(url: str) -> None:
+    data = mutated(set_key("supervisor.url", url), set_key("supervisor.password", SECRET))
+    assert clear_text(data) == []
+
+
+def test_http_to_another_host_without_a_password_draws_no_warning() -> None:
+    assert clear_text(mutated(set_key("supervisor.url", "http://10.0.0.5:9001"))) == []
+
+
 def test_a_missing_tls_ca_file_is_a_config_error(tmp_path: Path) -> None:
     """Issue 9, defect 4: verification needs a CA; a missing file stops the daemon at start."""
     absent = str(tmp_path / "absent-ca.pem")
