@@ -512,3 +512,17 @@ def test_recheck_interval_is_between_its_floor_and_the_interval() -> None:
     ]
     fast = problems_of(mutated(set_key("monitor.recheck_interval", 0.01)))
     assert fast[0].startswith(f"{PATH}: monitor.recheck_interval: 0.01 s is below the floor of 0.1 s")
+
+
+# --- README ------------------------------------------------------------------------------------------
+
+
+def test_the_readme_lists_the_grants_the_preflight_checks() -> None:
+    """README's two grant lists are the privileges ha/preflight.py asks for, flavor by flavor."""
+    from ha.preflight import STATEMENTS
+
+    text = " ".join((SHIPPED.parent.parent / "README.md").read_text().split())
+    for flavor, intro in (("mariadb", "The monitoring user needs, on MariaDB 10.11: `"), ("mysql", "On MySQL: `")):
+        listed = text.split(intro, 1)[1].split("`", 1)[0]
+        wanted = {privilege for needs in STATEMENTS.values() for privilege in needs[flavor][1]}
+        assert {p.strip() for p in listed.split(",")} == wanted, (flavor, listed)
