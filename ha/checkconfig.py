@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 from ha.config import Config, load_config
 from ha.errors import ConfigError
-from ha.heartbeat import slow_detection
-from ha.inspect import look, mismatches
+from ha.heartbeat import slow_findings
+from ha.inspect import layout_findings, look
 from ha.livecheck import Finding, live_findings
 from ha.mysql import MySQL
 from ha.state import StateStore
@@ -55,33 +56,45 @@ def main(path: str, offline: bool, as_json: bool) -> int:
     phase, layout, findings, slow = live(config)
     errors = layout + [f for f in findings if f.severity == "error"]
     report.update(
-        daemon=phase, mismatches=layout, findings=[f.to_json() for f in findings], slow_detection=slow, ok=not errors
+        daemon=phase,
+        mismatches=[f.to_json() for f in layout],
+        findings=[f.to_json() for f in [*findings, *slow]],
+        ok=not errors,
     )
     if as_json:
         print(json.dumps(report, indent=2))
     else:
-        for warning in slow:
-            print(f"warning: {warning}")
+        for finding in slow:  # its sentence names the replica first
+            print(f"warning: {finding.problem}\n  fix: {finding.fix}")
         print_live(config, phase, layout, findings)
     return 1 if errors else 0
 
 
-def live(config: Config) -> tuple[str, list[str], list[Finding], list[str]]:
+def live(config: Config) -> tuple[str, list[Finding], list[Finding], list[Finding]]:
     """The daemon's phase, how the cluster differs from the normal layout, what a failover would trip on,
     and how slowly the replicas' heartbeats let a hung master be confirmed."""
     mysql, supervisor = MySQL(config.monitor), Supervisor(config.supervisor)
     state = StateStore(config.failover.state_file).load()
     view = look(config, mysql, supervisor, state)
-    slow = slow_detection(config, {name: check.replica for name, check in view.nodes.items()})
-    return state.phase, mismatches(config, view), live_findings(config, mysql), slow
+    slow = slow_findings(config, {name: check.replica for name, check in view.nodes.items()})
+    layout = layout_findings(config, view)
+    if state.phase != "armed":  # the layout differs on purpose: statement by statement would undo a failover
+        layout = [replace(f, fix=while_not_armed(state.phase)) for f in layout]
+    return state.phase, layout, live_findings(config, mysql), slow
 
 
-def print_live(config: Config, phase: str, layout: list[str], findings: list[Finding]) -> None:
+def while_not_armed(phase: str) -> str:
+    if phase == "refused":
+        return "put the normal layout back by hand, then `mysqlha ack` (the daemon touches nothing until then)"
+    if phase == "failing_over":
+        return "none by hand: a plan is in progress and the daemon finishes it; then `mysqlha failback`"
+    return f"none by hand while the daemon is {phase}: `mysqlha failback` brings the normal layout back"
+
+
+def print_live(config: Config, phase: str, layout: list[Finding], findings: list[Finding]) -> None:
     if layout and phase != "armed":
         print(f"(the daemon is {phase}: the live layout is expected to differ from the normal one)")
-    for problem in layout:
-        print(problem)
-    for finding in findings:
+    for finding in [*layout, *findings]:
         print("\n".join(finding.lines()))
     errors = len(layout) + sum(1 for f in findings if f.severity == "error")
     if errors:

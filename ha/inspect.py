@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ha import layoutfix as fix
 from ha.config import Config, Node
 from ha.errors import MysqlhaError
+from ha.finding import Finding
 from ha.identity import same_node
 from ha.model import DaemonState, NodeCheck
 from ha.mysql import MySQL
@@ -48,15 +50,15 @@ def source_name(config: Config, status: NodeCheck) -> str | None:
     return f"{status.replica.source_host}:{status.replica.source_port}"
 
 
-def mismatches(config: Config, view: ClusterView) -> list[str]:
-    """Every way the live cluster differs from the configured normal layout."""
-    problems = []
+def layout_findings(config: Config, view: ClusterView) -> list[Finding]:
+    """Every way the live cluster differs from the configured normal layout, each with what to run."""
+    findings = []
     for node in config.nodes.values():
         status = view.nodes[node.name]
         if status.status != "ok":
-            problems.append(f"{node.name}: {unusable(status)}")
+            findings.append(Finding(node.name, unusable(status), fix.unreachable(config, node, status)))
             continue
-        problems += role_problems(config, node, status)
+        findings += role_findings(config, node, status)
         replica = status.replica
         if (
             replica
@@ -64,33 +66,48 @@ def mismatches(config: Config, view: ClusterView) -> list[str]:
             and not (replica.io_running == "Yes" and replica.sql_running)
         ):
             error = replica.last_io_error or replica.last_sql_error
-            problems.append(f"{node.name}: replication not running (IO {replica.io_running}): {error}")
+            problem = f"replication not running (IO {replica.io_running}): {error}"
+            findings.append(Finding(node.name, problem, fix.start_replication(node, status, error)))
     master, candidate = view.nodes[config.master.name], view.nodes[config.candidate.name]
     if master.status == "ok" and not (master.semi_sync and master.semi_sync_clients):
-        problems.append(
-            f"{config.master.name}: semi-sync source not on with a replica "
-            f"(status {master.semi_sync}, clients {master.semi_sync_clients})"
+        problem = (
+            f"semi-sync source not on with a replica (status {master.semi_sync}, clients {master.semi_sync_clients})"
         )
+        findings.append(Finding(config.master.name, problem, fix.semi_sync_source(config, master)))
     if candidate.status == "ok" and not candidate.semi_sync_replica:
-        problems.append(f"{config.candidate.name}: not a semi-sync replica")
+        findings.append(
+            Finding(config.candidate.name, "not a semi-sync replica", fix.semi_sync_replica(config, candidate))
+        )
     if view.supervisor_error:
-        problems.append(f"supervisord: {view.supervisor_error}")
-    return problems + program_mismatches(config, view.programs)
+        findings.append(Finding("supervisord", view.supervisor_error, fix.supervisord(config)))
+    return findings + program_findings(config, view.programs)
+
+
+def mismatches(config: Config, view: ClusterView) -> list[str]:
+    """Every way the live cluster differs from the configured normal layout, one line each."""
+    return [f"{finding.node}: {finding.problem}" for finding in layout_findings(config, view)]
+
+
+def role_findings(config: Config, node: Node, status: NodeCheck) -> list[Finding]:
+    """How a reachable node's role differs from the configured one: writable or not, and its source."""
+    findings = []
+    want_read_only = node.role != "master"
+    if status.read_only != want_read_only:
+        problem = (
+            f"read_only is {'ON' if status.read_only else 'OFF'}, expected "
+            f"{'ON' if want_read_only else 'OFF'} for a {node.role}"
+        )
+        findings.append(Finding(node.name, problem, fix.read_only(node, status)))
+    actual = source_name(config, status)
+    if actual != node.source:
+        problem = f"replicates from {actual or 'nothing'}, expected {node.source or 'nothing'}"
+        findings.append(Finding(node.name, problem, fix.source(config, node, status)))
+    return findings
 
 
 def role_problems(config: Config, node: Node, status: NodeCheck) -> list[str]:
-    """How a reachable node's role differs from the configured one: writable or not, and its source."""
-    problems = []
-    want_read_only = node.role != "master"
-    if status.read_only != want_read_only:
-        problems.append(
-            f"{node.name}: read_only is {'ON' if status.read_only else 'OFF'}, expected "
-            f"{'ON' if want_read_only else 'OFF'} for a {node.role}"
-        )
-    actual = source_name(config, status)
-    if actual != node.source:
-        problems.append(f"{node.name}: replicates from {actual or 'nothing'}, expected {node.source or 'nothing'}")
-    return problems
+    """``role_findings`` one line each, without the fixes (``ack`` lists them; after a failover they are wrong)."""
+    return [f"{finding.node}: {finding.problem}" for finding in role_findings(config, node, status)]
 
 
 def role_mismatches(config: Config, view: ClusterView) -> list[str]:
@@ -106,18 +123,26 @@ def role_mismatches(config: Config, view: ClusterView) -> list[str]:
     return problems
 
 
-def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:
+def program_findings(config: Config, programs: dict[str, str]) -> list[Finding]:
     """Programs not as the normal layout wants them: the normal set RUNNING, every other one stopped."""
-    problems = []
+    findings = []
     for name in config.proxies.programs:
         state = programs.get(name, "MISSING")
         if state == "MISSING":
-            problems.append(f"{name}: no such program in supervisord at {config.supervisor.url}")
+            problem = f"no such program in supervisord at {config.supervisor.url}"
         elif state != "UNKNOWN" and name in config.proxies.normal and state != "RUNNING":
-            problems.append(f"{name}: {state}, expected RUNNING (normal set)")
+            problem = f"{state}, expected RUNNING (normal set)"
         elif state != "UNKNOWN" and name not in config.proxies.normal and state not in STOPPED_STATES:
-            problems.append(f"{name}: {state}, expected stopped (not in the normal set)")
-    return problems
+            problem = f"{state}, expected stopped (not in the normal set)"
+        else:
+            continue
+        findings.append(Finding(name, problem, fix.program(config, name, state)))
+    return findings
+
+
+def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:
+    """``program_findings`` one line each."""
+    return [f"{finding.node}: {finding.problem}" for finding in program_findings(config, programs)]
 
 
 def unusable(check: NodeCheck) -> str:

@@ -138,7 +138,8 @@ SCHEMA = Section(
                 "ask_replicas": Field("boolean", True, "ask the failing node's replicas before acting"),
                 "replica_silence": seconds(
                     3.0,
-                    "seconds of no heartbeat before the replicas agree the source is gone",
+                    "seconds a replica may hear nothing from its source beyond its own heartbeat period: it vetoes "
+                    "a failover until its counters have not moved for heartbeat period + replica_silence",
                     1.0,
                     "a replica's heartbeat counter moves at most once per MASTER_HEARTBEAT_PERIOD, and 1 s "
                     "is the shortest period that is sane; a shorter silence turns every late heartbeat into a vote",

@@ -62,7 +62,8 @@ def test_a_healthy_sandbox_passes_every_live_check(healthy_sandbox: Sandbox) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[0].endswith("config valid (4 nodes, 10 proxy programs)")
     report = json.loads(mysqlha(healthy_sandbox, "check-config", "--json").stdout)
-    assert report["valid"] and report["ok"] and report["findings"] == [] and report["mismatches"] == []
+    assert report["valid"] and report["ok"] and report["mismatches"] == []
+    assert [f for f in report["findings"] if f["severity"] != "warning"] == [], "the 30 s heartbeats are warnings"
 
 
 def test_a_missing_reload_grant_on_master2(healthy_sandbox: Sandbox) -> None:
@@ -81,7 +82,7 @@ def test_a_missing_reload_grant_on_master2(healthy_sandbox: Sandbox) -> None:
         assert f"  fix: on master2: GRANT RELOAD ON *.* TO '{user}'@'{host(box)}';" in lines
         report = json.loads(mysqlha(box, "check-config", "--json").stdout)
         assert report["valid"] is True and report["ok"] is False
-        assert [f["node"] for f in report["findings"]] == ["master2"]
+        assert [f["node"] for f in report["findings"] if f["severity"] == "error"] == ["master2"]
     finally:
         with as_root(box, "M2") as cur:
             cur.execute(f"GRANT RELOAD ON *.* TO '{user}'@'{host(box)}'")
@@ -126,20 +127,92 @@ def test_a_slow_heartbeat_is_a_warning_naming_what_it_costs(healthy_sandbox: San
             cur.execute(f"CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = {seconds}")
             cur.execute("START SLAVE")
 
-    def slow() -> list[str]:
+    def slow() -> list[dict[str, str]]:
         report = json.loads(mysqlha(healthy_sandbox, "check-config", "--json").stdout)
         assert report["ok"], report["findings"]
-        return [line for line in report["slow_detection"] if line.startswith("slave3 ")]
+        return [f for f in report["findings"] if f["node"] == "slave3" and "heartbeat" in f["problem"]]
 
     period(30)
     try:
         (warning,) = slow()
-        assert warning.startswith("slave3 heartbeat 30 s: a hung master1 is confirmed only after ~33 s")
-        assert "set MASTER_HEARTBEAT_PERIOD=1" in warning
-        period(1)
+        assert warning["severity"] == "warning"
+        assert warning["problem"].startswith("slave3 heartbeat 30 s: a hung master1 is confirmed only after ~33 s")
+        fix = warning["fix"]
+        assert "on slave3: STOP SLAVE; CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD=1; START SLAVE;" in fix
+        with as_root(healthy_sandbox, "S1") as cur:  # the fix, as printed
+            for statement in fix.split("on slave3: ", 1)[1].split(";")[:3]:
+                cur.execute(statement)
         assert slow() == []
     finally:
         period(30)
+
+
+def layout(box: Sandbox) -> list[dict[str, str]]:
+    report = json.loads(mysqlha(box, "check-config", "--json").stdout)
+    return list(report["mismatches"])
+
+
+def run_fix(box: Sandbox, server: str, fix: str) -> None:
+    """Run the statements a fix prints (``on <node>: A; B; C;`` up to any prose after them)."""
+    statements = fix.split(": ", 1)[1]
+    with as_root(box, server) as cur:
+        for statement in statements.split(";"):
+            if statement.strip().startswith(("SET ", "STOP ", "START ", "CHANGE ")):
+                cur.execute(statement)
+
+
+def test_layout_differences_come_with_fixes_that_work(healthy_sandbox: Sandbox) -> None:
+    """A writable replica and a stopped one: check-config names each with statements that repair it."""
+    box = healthy_sandbox
+    with as_root(box, "S1") as cur:
+        cur.execute("SET GLOBAL read_only = OFF")
+        cur.execute("STOP SLAVE")
+    try:
+        found = {f["problem"]: f for f in layout(box) if f["node"] == "slave3"}
+        assert set(found) == {"read_only is OFF, expected ON for a replica", "replication not running (IO No): "}
+        writable, stopped = (
+            found["read_only is OFF, expected ON for a replica"],
+            found["replication not running (IO No): "],
+        )
+        assert writable["fix"].startswith("on slave3: SET GLOBAL read_only = ON; and set `read_only = ON`")
+        assert stopped["fix"] == "on slave3: START SLAVE;"
+        text = mysqlha(box, "check-config").stdout
+        assert (
+            "slave3: read_only is OFF, expected ON for a replica\n  fix: on slave3: SET GLOBAL read_only = ON;" in text
+        )
+        run_fix(box, "S1", writable["fix"])
+        run_fix(box, "S1", stopped["fix"])
+        wait_for(lambda: layout(box) == [], 30, "slave3 read-only and replicating again")
+    finally:
+        with as_root(box, "S1") as cur:
+            cur.execute("SET GLOBAL read_only = ON")
+            cur.execute("START SLAVE")
+
+
+def test_a_candidate_that_is_not_a_semi_sync_replica_gets_the_statements_that_make_it_one(
+    healthy_sandbox: Sandbox,
+) -> None:
+    box = healthy_sandbox
+    with as_root(box, "M2") as cur:
+        cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+        cur.execute("STOP SLAVE IO_THREAD")
+        cur.execute("START SLAVE IO_THREAD")
+    try:
+        found = wait_for(
+            lambda: [f for f in layout(box) if f["problem"] == "not a semi-sync replica"], 15, "master2 not semi-sync"
+        )
+        assert isinstance(found, list)
+        (finding,) = found
+        assert finding["fix"].startswith(
+            "on master2: SET GLOBAL rpl_semi_sync_slave_enabled = ON; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD;"
+        )
+        run_fix(box, "M2", finding["fix"])
+        wait_for(lambda: layout(box) == [], 30, "master2 a semi-sync replica again, master1 with its client")
+    finally:
+        with as_root(box, "M2") as cur:
+            cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON")
+            cur.execute("STOP SLAVE IO_THREAD")
+            cur.execute("START SLAVE IO_THREAD")
 
 
 def test_gtid_strict_mode_off(healthy_sandbox: Sandbox) -> None:
