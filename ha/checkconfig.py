@@ -77,10 +77,12 @@ def live(config: Config) -> tuple[str, list[Finding], list[Finding], list[Findin
     state = StateStore(config.failover.state_file).load()
     view = look(config, mysql, supervisor, state)
     slow = slow_findings(config, {name: check.replica for name, check in view.nodes.items()})
-    layout = layout_findings(config, view)
-    if state.phase != "armed":  # the layout differs on purpose: statement by statement would undo a failover
-        layout = [replace(f, fix=while_not_armed(state.phase)) for f in layout]
-    return state.phase, layout, live_findings(config, mysql), slow
+    return state.phase, for_phase(state.phase, layout_findings(config, view)), live_findings(config, mysql), slow
+
+
+def for_phase(phase: str, layout: list[Finding]) -> list[Finding]:
+    """Unless armed, the layout differs on purpose: running the fixes one by one would undo a failover."""
+    return layout if phase == "armed" else [replace(f, fix=while_not_armed(phase)) for f in layout]
 
 
 def while_not_armed(phase: str) -> str:

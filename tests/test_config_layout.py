@@ -182,3 +182,20 @@ def test_the_daemon_start_line_is_problem_then_fix() -> None:
     (line,) = slow_detection(CONFIG, views(master2=30.0))
     assert line.startswith("master2 heartbeat 30 s: a hung master1 is confirmed only after ~33 s")
     assert "; set MASTER_HEARTBEAT_PERIOD=1 (at most failover.replica_silence = 3 s) on master2: STOP SLAVE;" in line
+
+
+@pytest.mark.parametrize(
+    ("phase", "fix"),
+    [("failed_over", "none by hand while the daemon is failed_over: `mysqlha failback` brings the normal layout back"),
+     ("switched_over",
+      "none by hand while the daemon is switched_over: `mysqlha failback` brings the normal layout back"),
+     ("failing_over", "none by hand: a plan is in progress and the daemon finishes it; then `mysqlha failback`"),
+     ("refused", "put the normal layout back by hand, then `mysqlha ack` (the daemon touches nothing until then)")],
+)  # fmt: skip
+def test_unless_armed_the_fix_is_not_to_undo_the_failover_by_hand(phase: str, fix: str) -> None:
+    """After a failover master1 is read-only on purpose: `SET GLOBAL read_only = OFF` would make two writers."""
+    from ha.checkconfig import for_phase
+
+    found = layout_findings(CONFIG, view(changed("master1", read_only=True)))
+    assert for_phase("armed", found) == found
+    assert {f.fix for f in for_phase(phase, found)} == {fix}
