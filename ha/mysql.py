@@ -32,6 +32,7 @@ from ha.sqlbasics import (
     dialect_of,
     one,
     replica_status,
+    require_tls,
     rows,
     tls_problem,
     wrap_error,
@@ -94,6 +95,8 @@ class MySQL:
                 program_name="mysqlha",
                 **tls,
             ) as cur:
+                if monitor.tls_ca:
+                    require_tls(cur.connection)
                 yield cur
         except (pymysql.err.Error, OSError) as exc:
             raise wrap_error(exc) from exc
