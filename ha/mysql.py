@@ -20,7 +20,7 @@ from ha.dialect import Dialect
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
 from ha.gtid import gtid_missing
 from ha.model import NodeCheck, Witness
-from ha.replwait import end_orphan_ack_waits as _end_orphan_ack_waits
+from ha.replwait import end_ack_waits as _end_ack_waits
 from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
 from ha.replwait import stop_io_thread, wait_running
 from ha.replwait import wait_applied as _wait_applied
@@ -191,12 +191,12 @@ class MySQL:
     def fence(self, node: Node) -> str:
         """Make an old master refuse writes, within about a second of it answering.
 
-        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. While the
-        node has no semi-sync replica connected (its replica was promoted), such a commit waits
-        for an ACK nobody will send, and would be reported to its client as a success once
-        the semi-sync timeout falls back to async: its session is killed instead, so the client
-        gets an error (lost connection). The transaction stays in this node's binary log only;
-        failback refuses it as errant.
+        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. On an old master
+        such a commit is not on the new master (its replica was promoted), and would be reported to
+        its client as a success once the semi-sync timeout falls back to async: every such session
+        is killed instead, whatever the count of semi-sync clients (a stale or half-open one, say a
+        frozen replica, keeps it at 1), so the client gets an error (lost connection). The
+        transaction stays in this node's binary log only; failback refuses it as errant.
         """
         outcome: list[BaseException | None] = []
 
@@ -211,15 +211,14 @@ class MySQL:
 
         ended: list[int] = []
         with self.session(node) as cur:
-            dialect = dialect_of(cur)
-            ended += _end_orphan_ack_waits(cur, dialect)
+            ended += _end_ack_waits(cur)
             fencer = threading.Thread(target=set_read_only, name=f"fence-{node.name}", daemon=True)
             fencer.start()
             deadline = time.monotonic() + FENCE_WAIT
             while fencer.is_alive():
                 fencer.join(0.05)
                 if fencer.is_alive():
-                    ended += _end_orphan_ack_waits(cur, dialect)
+                    ended += _end_ack_waits(cur)
                     if time.monotonic() > deadline:
                         raise StepFailed(f"{node.name}: read_only=ON still waiting after {FENCE_WAIT:g} s")
         if outcome and outcome[0] is not None:
@@ -227,7 +226,7 @@ class MySQL:
         if not ended:
             return "read_only=ON"
         return (
-            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK no replica will send "
+            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK on the old master "
             f"(their clients get an error, not a success)"
         )
 

@@ -17,12 +17,11 @@ _ACK_WAIT = "STATE LIKE 'Waiting for semi-sync ACK%'"
 ACK_WAITERS_SQL = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {_ACK_WAIT} AND ID <> CONNECTION_ID()"
 
 
-def end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
-    """Kill the sessions waiting for a semi-sync ACK while no semi-sync replica is connected."""
-    cur.execute(dialect.semi_sync_status_sql())
-    _, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
-    if clients:
-        return []
+def end_ack_waits(cur: Cursor) -> list[int]:
+    """Kill every session waiting for a semi-sync ACK on a master being fenced, whatever its count of
+    semi-sync clients: the new master does not have those commits (or a switchover gives their clients
+    an error, never a false success); a stale or half-open semi-sync client (a frozen replica) keeps
+    the count at 1 and would let them return OK once semi-sync falls back to async."""
     cur.execute(ACK_WAITERS_SQL)
     ended = []
     for (thread_id,) in cur.fetchall():
