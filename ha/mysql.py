@@ -22,7 +22,7 @@ from ha.gtid import gtid_missing
 from ha.model import NodeCheck, Witness
 from ha.replwait import end_ack_waits as _end_ack_waits
 from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
-from ha.replwait import stop_io_thread, wait_running
+from ha.replwait import start_sql_thread, stop_io_thread, wait_running
 from ha.replwait import wait_applied as _wait_applied
 from ha.replwait import wait_gtid as _wait_gtid
 from ha.sqlbasics import (
@@ -58,6 +58,7 @@ __all__ = [
 # auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
 # MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
 ROUND_TRIPS = 8
+SQL_SETTLE = 2.0  # seconds a restarted SQL thread is watched for an error before a promotion plan starts
 FENCE_WAIT = 5.0  # seconds read_only=ON may take (while orphaned semi-sync waits are ended)
 
 
@@ -164,6 +165,11 @@ class MySQL:
                 view = replace(view, sql_running=True)
             _wait_applied(cur, dialect, view, timeout)
             return f"{started}applied {view.received or 'nothing received'}"
+
+    def sql_thread_problem(self, node: Node, settle: float = SQL_SETTLE) -> str | None:
+        """Why ``node`` cannot apply what it received (its SQL thread started if it was stopped), or None."""
+        with self.session(node, read_timeout=settle + self.monitor.read_timeout) as cur:
+            return start_sql_thread(cur, dialect_of(cur), node.name, settle)
 
     def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.

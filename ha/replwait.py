@@ -73,6 +73,42 @@ def stop_io_thread(cur: Cursor, dialect: Dialect, settle: float = 1.0) -> str:
     return note
 
 
+def start_sql_thread(cur: Cursor, dialect: Dialect, node: str, settle: float) -> str | None:
+    """Before a promotion plan moves anything: make sure ``node``'s SQL thread applies what it received.
+
+    Returns why the plan must not start, or None. Running: None. Stopped while the IO thread runs
+    (maintenance, or an error): START SLAVE SQL_THREAD (the relay log is kept), then watch it for up
+    to ``settle`` seconds; stopping again (an SQL error) is a refusal with the error. Both threads
+    stopped (STOP SLAVE by hand): refused, the relay log may lack what the source committed since.
+    """
+    view = replica_status(cur, dialect, node)
+    if view is None or view.sql_running:
+        return None
+    if view.io_running == "No":
+        return (
+            f"{node}'s replication is stopped (IO and SQL threads; by hand?): its relay log may lack what "
+            f"its source committed since; START SLAVE on {node} if it is to be promoted"
+        )
+    cur.execute(dialect.start_sql_thread_sql())
+    deadline = time.monotonic() + settle
+    while True:
+        time.sleep(0.05)
+        now = replica_status(cur, dialect, node)
+        if now is None:
+            return None
+        if not now.sql_running:
+            error = now.last_sql_error or view.last_sql_error or "stopped again"
+            return (
+                f"{node}'s SQL thread stopped again after START SLAVE SQL_THREAD: {error}; it cannot apply "
+                f"what it received ({now.received}): fix or skip that transaction on {node}"
+            )
+        if not now.received or time.monotonic() >= deadline:
+            return None
+        cur.execute(dialect.wait_applied_sql(), (now.received, 0))
+        if dialect.wait_succeeded(one(cur)[0]):
+            return None
+
+
 def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
