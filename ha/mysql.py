@@ -20,9 +20,9 @@ from ha.dialect import Dialect
 from ha.errors import MysqlhaError, NodeAnsweredError, NodeUnreachable, StepFailed
 from ha.gtid import gtid_missing
 from ha.model import NodeCheck, Witness
-from ha.replwait import end_orphan_ack_waits as _end_orphan_ack_waits
+from ha.replwait import end_ack_waits as _end_ack_waits
 from ha.replwait import execute_unless_unknown_variable as _execute_unless_unknown_variable
-from ha.replwait import stop_io_thread, wait_running
+from ha.replwait import start_sql_thread, stop_io_thread, wait_running
 from ha.replwait import wait_applied as _wait_applied
 from ha.replwait import wait_gtid as _wait_gtid
 from ha.sqlbasics import (
@@ -32,6 +32,7 @@ from ha.sqlbasics import (
     dialect_of,
     one,
     replica_status,
+    require_tls,
     rows,
     tls_problem,
     wrap_error,
@@ -57,6 +58,7 @@ __all__ = [
 # auth result, an auth switch), @@version/read_only, position, semi-sync status, replica status,
 # MySQL's heartbeat row. A server that answers each within read_timeout is alive, however slow.
 ROUND_TRIPS = 8
+SQL_SETTLE = 2.0  # seconds a restarted SQL thread is watched for an error before a promotion plan starts
 FENCE_WAIT = 5.0  # seconds read_only=ON may take (while orphaned semi-sync waits are ended)
 
 
@@ -94,6 +96,8 @@ class MySQL:
                 program_name="mysqlha",
                 **tls,
             ) as cur:
+                if monitor.tls_ca:
+                    require_tls(cur.connection)
                 yield cur
         except (pymysql.err.Error, OSError) as exc:
             raise wrap_error(exc) from exc
@@ -162,6 +166,11 @@ class MySQL:
             _wait_applied(cur, dialect, view, timeout)
             return f"{started}applied {view.received or 'nothing received'}"
 
+    def sql_thread_problem(self, node: Node, settle: float = SQL_SETTLE) -> str | None:
+        """Why ``node`` cannot apply what it received (its SQL thread started if it was stopped), or None."""
+        with self.session(node, read_timeout=settle + self.monitor.read_timeout) as cur:
+            return start_sql_thread(cur, dialect_of(cur), node.name, settle)
+
     def promote(self, node: Node, timeout: float) -> str:
         """Detach ``node`` from its source once it applied all it received; make it writable.
 
@@ -188,12 +197,12 @@ class MySQL:
     def fence(self, node: Node) -> str:
         """Make an old master refuse writes, within about a second of it answering.
 
-        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. While the
-        node has no semi-sync replica connected (its replica was promoted), such a commit waits
-        for an ACK nobody will send, and would be reported to its client as a success once
-        the semi-sync timeout falls back to async: its session is killed instead, so the client
-        gets an error (lost connection). The transaction stays in this node's binary log only;
-        failback refuses it as errant.
+        ``SET GLOBAL read_only`` waits behind commits waiting for a semi-sync ACK. On an old master
+        such a commit is not on the new master (its replica was promoted), and would be reported to
+        its client as a success once the semi-sync timeout falls back to async: every such session
+        is killed instead, whatever the count of semi-sync clients (a stale or half-open one, say a
+        frozen replica, keeps it at 1), so the client gets an error (lost connection). The
+        transaction stays in this node's binary log only; failback refuses it as errant.
         """
         outcome: list[BaseException | None] = []
 
@@ -208,15 +217,14 @@ class MySQL:
 
         ended: list[int] = []
         with self.session(node) as cur:
-            dialect = dialect_of(cur)
-            ended += _end_orphan_ack_waits(cur, dialect)
+            ended += _end_ack_waits(cur)
             fencer = threading.Thread(target=set_read_only, name=f"fence-{node.name}", daemon=True)
             fencer.start()
             deadline = time.monotonic() + FENCE_WAIT
             while fencer.is_alive():
                 fencer.join(0.05)
                 if fencer.is_alive():
-                    ended += _end_orphan_ack_waits(cur, dialect)
+                    ended += _end_ack_waits(cur)
                     if time.monotonic() > deadline:
                         raise StepFailed(f"{node.name}: read_only=ON still waiting after {FENCE_WAIT:g} s")
         if outcome and outcome[0] is not None:
@@ -224,7 +232,7 @@ class MySQL:
         if not ended:
             return "read_only=ON"
         return (
-            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK no replica will send "
+            f"read_only=ON; ended {len(ended)} session(s) waiting for a semi-sync ACK on the old master "
             f"(their clients get an error, not a success)"
         )
 

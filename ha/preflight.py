@@ -225,16 +225,34 @@ def _grants_of(mysql: MySQL, node: Node) -> tuple[str, set[str], Dialect]:
     return f"'{user}'@'{host}'", granted(rows, dialect), dialect
 
 
-def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:
-    """Why a plan must not start (a grant it needs is missing), or None; nothing is touched.
+# the plans that promote the candidate (its SQL thread must apply what it received)
+PROMOTING_CANDIDATE = ("master_down", "switchover")
 
-    The ``failed`` node is not asked: it did not answer, and a hung one would cost a timeout.
+
+def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:
+    """Why a plan must not start, or None; no proxy or role is touched.
+
+    A grant it needs is missing; or (a plan promoting the candidate) the candidate's SQL thread
+    cannot apply what it received: it is started if stopped, so an SQL error shows here, with its
+    text, instead of at the catch-up step after the proxies moved. The ``failed`` node is not
+    asked: it did not answer, and a hung one would cost a timeout.
     """
     needs = [need for need in plan_needs(case, config) if need.node != failed and need.required]
     missing, _ = missing_grants(config, mysql, needs)
-    if not missing:
+    if missing:
+        return "; ".join(f"{m.sentence()}: run {m.fix()}" for m in missing)
+    return replication_refusal(case, config, mysql, failed)
+
+
+def replication_refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:
+    """The candidate's SQL thread, before a plan promoting it starts (see ``MySQL.sql_thread_problem``)."""
+    candidate = config.candidate
+    if case not in PROMOTING_CANDIDATE or candidate.name == failed:
         return None
-    return "; ".join(f"{m.sentence()}: run {m.fix()}" for m in missing)
+    try:
+        return mysql.sql_thread_problem(candidate)
+    except MysqlhaError:  # not answering: the plan's own steps report it
+        return None
 
 
 def start_problems(config: Config, mysql: MySQL) -> list[str]:

@@ -17,12 +17,11 @@ _ACK_WAIT = "STATE LIKE 'Waiting for semi-sync ACK%'"
 ACK_WAITERS_SQL = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {_ACK_WAIT} AND ID <> CONNECTION_ID()"
 
 
-def end_orphan_ack_waits(cur: Cursor, dialect: Dialect) -> list[int]:
-    """Kill the sessions waiting for a semi-sync ACK while no semi-sync replica is connected."""
-    cur.execute(dialect.semi_sync_status_sql())
-    _, clients = dialect.semi_sync({name: value for name, value in cur.fetchall()})
-    if clients:
-        return []
+def end_ack_waits(cur: Cursor) -> list[int]:
+    """Kill every session waiting for a semi-sync ACK on a master being fenced, whatever its count of
+    semi-sync clients: the new master does not have those commits (or a switchover gives their clients
+    an error, never a false success); a stale or half-open semi-sync client (a frozen replica) keeps
+    the count at 1 and would let them return OK once semi-sync falls back to async."""
     cur.execute(ACK_WAITERS_SQL)
     ended = []
     for (thread_id,) in cur.fetchall():
@@ -72,6 +71,42 @@ def stop_io_thread(cur: Cursor, dialect: Dialect, settle: float = 1.0) -> str:
             time.sleep(0.005)
     cur.execute(dialect.stop_io_sql())
     return note
+
+
+def start_sql_thread(cur: Cursor, dialect: Dialect, node: str, settle: float) -> str | None:
+    """Before a promotion plan moves anything: make sure ``node``'s SQL thread applies what it received.
+
+    Returns why the plan must not start, or None. Running: None. Stopped while the IO thread runs
+    (maintenance, or an error): START SLAVE SQL_THREAD (the relay log is kept), then watch it for up
+    to ``settle`` seconds; stopping again (an SQL error) is a refusal with the error. Both threads
+    stopped (STOP SLAVE by hand): refused, the relay log may lack what the source committed since.
+    """
+    view = replica_status(cur, dialect, node)
+    if view is None or view.sql_running:
+        return None
+    if view.io_running == "No":
+        return (
+            f"{node}'s replication is stopped (IO and SQL threads; by hand?): its relay log may lack what "
+            f"its source committed since; START SLAVE on {node} if it is to be promoted"
+        )
+    cur.execute(dialect.start_sql_thread_sql())
+    deadline = time.monotonic() + settle
+    while True:
+        time.sleep(0.05)
+        now = replica_status(cur, dialect, node)
+        if now is None:
+            return None
+        if not now.sql_running:
+            error = now.last_sql_error or view.last_sql_error or "stopped again"
+            return (
+                f"{node}'s SQL thread stopped again after START SLAVE SQL_THREAD: {error}; it cannot apply "
+                f"what it received ({now.received}): fix or skip that transaction on {node}"
+            )
+        if not now.received or time.monotonic() >= deadline:
+            return None
+        cur.execute(dialect.wait_applied_sql(), (now.received, 0))
+        if dialect.wait_succeeded(one(cur)[0]):
+            return None
 
 
 def wait_running(cur: Cursor, dialect: Dialect, replica: Node, timeout: float) -> None:

@@ -37,10 +37,27 @@ def tls_problem(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
+# PyMySQL >= 1.2 refuses a server that does not offer TLS when TLS options are given:
+# OperationalError(CR_SSL_CONNECTION_ERROR, "SSL is required but the server doesn't support it").
+CR_SSL_CONNECTION_ERROR = 2026
+NO_TLS = "TLS not negotiated (the server answered without offering TLS, tls_ca is set)"
+
+
+def require_tls(conn: pymysql.connections.Connection) -> None:
+    """Raise NodeAnsweredError unless ``conn``'s socket is a TLS socket (no round trip).
+
+    PyMySQL 1.0-1.1 silently stays in plaintext when the server (or a man in the middle) does not
+    advertise TLS: a session asked for with TLS options but not encrypted is a monitoring problem.
+    """
+    if not isinstance(getattr(conn, "_sock", None), ssl.SSLSocket):
+        raise NodeAnsweredError(f"{NO_TLS}: plaintext session refused")
+
+
 def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
     """Turn a driver error into our own: unreachable, or alive-but-erroring.
 
-    A certificate or TLS error means the server answered (it speaks TLS): alive, a monitoring problem.
+    A certificate or TLS error means the server answered (it speaks TLS): alive, a monitoring problem;
+    so does a server that answered without offering TLS.
     """
     problem = tls_problem(exc)
     if problem is not None:
@@ -48,6 +65,8 @@ def wrap_error(exc: BaseException) -> NodeUnreachable | NodeAnsweredError:
     if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
         code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
         text = f"{code} {message}"
+        if code == CR_SSL_CONNECTION_ERROR:
+            return NodeAnsweredError(f"{NO_TLS}: {text}")
         if code in UNREACHABLE_CODES:
             return NodeUnreachable(text)
         return NodeAnsweredError(text)

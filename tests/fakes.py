@@ -45,6 +45,9 @@ class FakeMySQL:
             raise NodeUnreachable(f"2003 Can't connect to {node.name}")
         return "10.11.6-MariaDB", "mysqlha@%", ["GRANT ALL PRIVILEGES ON *.* TO `mysqlha`@`%`"]
 
+    def sql_thread_problem(self, node: Node) -> str | None:
+        return None  # not recorded in calls, like grants: the SQL thread runs
+
     def probe(self, node: Node) -> NodeCheck:
         if node.name in self.down:
             return NodeCheck(node.name, "failed", 0.001, f"2003 Can't connect to {node.name}")

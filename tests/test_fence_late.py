@@ -20,6 +20,8 @@ import pymysql
 from conftest import log_lines, needs_servers, wait_for
 from test_safety import FINISHED, INTERVAL, read_only, started
 
+from ha.mysql import MySQL
+from ha.replwait import ACK_WAITERS_SQL
 from ha.sandbox.cluster import Sandbox
 
 pytestmark = needs_servers
@@ -74,3 +76,59 @@ def test_a_thawed_old_master_is_fenced_at_once_and_its_waiting_commit_fails(
     assert fenced_after < SEMI_SYNC_TIMEOUT_MS / 1000 / 2, "fenced without waiting out the semi-sync timeout"
     ended = "fenced: read_only=ON; ended 1 session(s) waiting for a semi-sync ACK"
     assert any(ended in line for line in log_lines(box))
+
+
+def test_a_fence_ends_a_waiting_commit_even_with_a_stale_semi_sync_client(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """master2 (its semi-sync replica) frozen: master1 still counts 1 semi-sync client that will
+    never ACK. A commit waiting there is ended by the fence, which does not wait FENCE_WAIT and fail."""
+    box = make_sandbox(daemon=False, semi_sync_timeout_ms=SEMI_SYNC_TIMEOUT_MS)
+    master1 = box.config.master
+    with box.server("M1").root() as cur:
+        cur.execute("CREATE TABLE app.stale (id INT PRIMARY KEY)")
+    client = pymysql.connect(
+        host=master1.host,
+        port=master1.port,
+        user="app",
+        password=box.password("app"),
+        database="app",
+        connect_timeout=5,
+        read_timeout=60,
+        write_timeout=5,
+        autocommit=True,
+        ssl_disabled=True,
+    )
+    outcome: list[str] = []
+
+    def insert() -> None:
+        try:
+            with client.cursor() as cur:
+                cur.execute("INSERT INTO stale VALUES (1)")
+            outcome.append("OK")
+        except pymysql.err.Error as exc:
+            outcome.append(f"{exc.args[0]} {exc.args[1] if len(exc.args) > 1 else ''}")
+
+    def waiting() -> bool:
+        with box.server("M1").root() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")
+            clients = int(cur.fetchone()[1])
+            cur.execute(ACK_WAITERS_SQL)
+            return clients == 1 and bool(cur.fetchall())
+
+    pid = box.server("M2").signal(signal.SIGSTOP)
+    writer = threading.Thread(target=insert, daemon=True)
+    try:
+        writer.start()
+        wait_for(waiting, 10, "the INSERT waiting for an ACK, with master2 still counted as a semi-sync client")
+        began = time.monotonic()
+        detail = MySQL(box.config.monitor).fence(master1)
+        took = time.monotonic() - began
+        writer.join(10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        client.close()
+    print(f"fence with a stale semi-sync client: {took:.2f} s ({detail}); the INSERT's client saw: {outcome}")
+    assert detail.startswith("read_only=ON; ended 1 session(s) waiting for a semi-sync ACK"), detail
+    assert outcome and outcome[0].startswith("2013"), "the held commit's client gets lost connection, not OK"
+    assert read_only(box, "M1") == 1

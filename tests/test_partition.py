@@ -4,7 +4,8 @@ The matrix: idle and busy master1 x refused (RST) and dropped (connects hang) cu
 daemon's path to master1 x the server's default heartbeat (30 s) and a tuned one (1 s).
 Replication keeps flowing through the bridge the whole time. For each case the daemon is
 watched for failures x interval + replica_silence + one tuned heartbeat + a margin: zero
-failovers (nor refusals), master2 read-only throughout, so never two writable masters.
+failovers (nor refusals), master2 read-only throughout, so never two writable masters. One long
+case (idle, dropped, default heartbeat) is watched for more than two 30 s heartbeat periods.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from conftest import log_lines, needs_servers, wait_for
 from lab import netns_sandbox, proxy_node
 
-from ha.mysql import dialect_of, wait_running
+from ha.mysql import dialect_of, replica_status, wait_running
 from ha.sandbox.cluster import Sandbox
 from ha.sandbox.netns import NetnsLab
 from ha.state import StateStore
@@ -86,12 +87,27 @@ def received(box: Sandbox, node: str) -> str:
         return cur.fetchone()[0]
 
 
-@pytest.mark.parametrize("heartbeat", ["default", "tuned"])
-@pytest.mark.parametrize("cut", ["refuse", "drop"])
-@pytest.mark.parametrize("load", ["idle", "busy"])
-def test_monitor_only_partition_of_master1_never_fails_over(
-    lab: tuple[Sandbox, NetnsLab], load: str, cut: str, heartbeat: str
-) -> None:
+class Watch:
+    """What one poll of a cut's window saw; ``at`` is seconds since the cut."""
+
+    def __init__(self) -> None:
+        self.polls: list[tuple[float, int, int | None]] = []  # (at, log lines so far, master2's heartbeats)
+
+
+def heartbeats(box: Sandbox, node: str) -> int | None:
+    """The replica's Slave_received_heartbeats counter."""
+    with box.server(node).root() as cur:
+        view = replica_status(cur)
+    return view.heartbeats if view else None
+
+
+def partition_case(
+    lab: tuple[Sandbox, NetnsLab], load: str, cut: str, heartbeat: str, window: float | None = None
+) -> tuple[list[str], Watch]:
+    """Start a fresh daemon, cut its path to master1 and watch ``window`` seconds (the matrix's
+    default: failures x interval + replica_silence + one tuned heartbeat + a margin): zero failovers
+    (nor refusals), master2 read-only and the phase armed at every poll, the veto cycle after cycle.
+    Returns the daemon's lines since it started and the polls."""
     box, netns = lab
     rpc = box.supervisor().rpc.supervisor
     period = set_heartbeat(box, TUNED if heartbeat == "tuned" else None)
@@ -99,6 +115,7 @@ def test_monitor_only_partition_of_master1_never_fails_over(
     seen = len(log_lines(box))
     rpc.startProcess("mysqlcheck", True)
     writer = Writer(box)
+    watch = Watch()
     try:
         wait_for(lambda: log_lines(box)[seen:].count("ok") >= 4, 30, "the daemon's first checks")
         if load == "busy":
@@ -106,11 +123,12 @@ def test_monitor_only_partition_of_master1_never_fails_over(
         before = received(box, "master2")
         netns.cut("master1", "refuse" if cut == "refuse" else "drop")
         silence = box.config.failover.replica_silence
-        window = FAILURES * INTERVAL + silence + TUNED + 3
-        deadline = time.monotonic() + window
-        while time.monotonic() < deadline:
+        window = window or FAILURES * INTERVAL + silence + TUNED + 3
+        cut_at = time.monotonic()
+        while (at := time.monotonic() - cut_at) < window:
             assert read_only(box, "master2") == 1, "master2 made writable while master1 is healthy: two masters"
             assert StateStore(box.config.failover.state_file).load().phase == "armed"
+            watch.polls.append((at, len(log_lines(box)) - seen, heartbeats(box, "master2")))
             time.sleep(0.25)
         lines = log_lines(box)[seen:]
         assert "master1 fail detected!" in lines, "the cut reached the daemon"
@@ -132,6 +150,39 @@ def test_monitor_only_partition_of_master1_never_fails_over(
         except Exception:  # noqa: BLE001 - already stopped
             pass
     wait_for(lambda: proxy_node(box, netns, "mysql-proxy-master1") == "master1", 30, "writes via the proxy to master1")
+    return lines, watch
+
+
+@pytest.mark.parametrize("heartbeat", ["default", "tuned"])
+@pytest.mark.parametrize("cut", ["refuse", "drop"])
+@pytest.mark.parametrize("load", ["idle", "busy"])
+def test_monitor_only_partition_of_master1_never_fails_over(
+    lab: tuple[Sandbox, NetnsLab], load: str, cut: str, heartbeat: str
+) -> None:
+    partition_case(lab, load, cut, heartbeat)
+
+
+DEFAULT_HEARTBEAT = 30.0
+LONG_WINDOW = 2 * DEFAULT_HEARTBEAT + 6  # more than two heartbeat periods
+
+
+def test_an_idle_master1_cut_off_for_two_default_heartbeats_never_fails_over(
+    lab: tuple[Sandbox, NetnsLab],
+) -> None:
+    """The matrix's windows end before a 30 s heartbeat can matter: a daemon that never read the
+    heartbeat counters would pass them. Here idle master1 (its replicas hear only heartbeats) is cut
+    off for more than two default periods: master2's heartbeat counter moves, the veto still holds
+    past heartbeat + replica_silence (33 s), zero failovers, master2 read-only at every poll."""
+    box, _ = lab
+    lines, watch = partition_case(lab, "idle", "drop", "default", window=LONG_WINDOW)
+    allowed = DEFAULT_HEARTBEAT + box.config.failover.replica_silence
+    counts = [count for _, _, count in watch.polls if count is not None]
+    assert counts and counts[-1] > counts[0], f"master2 received heartbeats during the cut: {counts[0]} -> {counts[-1]}"
+    late = next(index for at, index, _ in watch.polls if at > allowed)
+    assert VETO in lines[late:], f"still vetoed after {allowed:g} s of an idle master1"
+    assert not any("failover starting" in line for line in lines)
+    print(f"idle/drop/heartbeat 30 s for {LONG_WINDOW:g} s: heartbeats {counts[0]} -> {counts[-1]}, "
+          f"{lines[late:].count(VETO)} vetoes after {allowed:g} s")  # fmt: skip
 
 
 def test_lab_addresses_exist_only_inside_the_lab(lab: tuple[Sandbox, NetnsLab]) -> None:

@@ -1,8 +1,10 @@
-"""Issue 9, defect 8: a stopped SQL thread on master2 does not block the failover.
+"""Issue 9, defect 8 and its audit: a stopped SQL thread on master2, checked before step 1.
 
-Everything master2 received is in its relay log: the catch-up step starts the SQL thread and
-waits for the apply. An SQL error that stops it again is reported, with the error, and the
-failover stops at its safe point (master2 stays read-only).
+The screen before a failover (ha/preflight.py ``refusal``) starts master2's SQL thread when it was
+stopped while its IO thread runs: everything master2 received is in its relay log, so it applies it
+and the failover completes. An SQL error that stops it again is a refusal with nothing touched, with
+the error text. Both threads stopped by hand (STOP SLAVE) is refused too: master2's relay log may
+lack what master1 committed since.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ha.sandbox.cluster import Sandbox
 
 pytestmark = needs_servers
 DEADLINE = INTERVAL * 4 + 20
+REFUSED = "master1 failing: failover NOT STARTED, nothing touched: "
 
 
 def write(box: Sandbox, *statements: str) -> None:
@@ -32,6 +35,18 @@ def sql_running(box: Sandbox, node: str) -> bool:
     return view is not None and view.sql_running
 
 
+def refused(box: Sandbox) -> str:
+    """The refusal line, once it is logged; asserts nothing was touched."""
+    wait_for(lambda: any(REFUSED in line for line in log_lines(box)), DEADLINE, "the refusal before step 1")
+    line = next(line for line in log_lines(box) if REFUSED in line)
+    states = box.supervisor().states()
+    assert all(states[name] == "RUNNING" for name in box.config.proxies.normal), states
+    assert read_only(box, "M2") == 1, "master2 untouched"
+    assert FINISHED not in log_lines(box)
+    assert not any("step 1/" in line for line in log_lines(box)), "no step ran"
+    return line
+
+
 def test_a_sql_thread_stopped_by_hand_is_started_and_the_failover_completes(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
@@ -43,14 +58,13 @@ def test_a_sql_thread_stopped_by_hand_is_started_and_the_failover_completes(
     write(box, *(f"INSERT INTO kept VALUES ({i})" for i in range(10)))
     box.server("M1").kill()
     wait_for(lambda: FINISHED in log_lines(box), DEADLINE, "the failover")
-    assert any("started its stopped SQL thread" in line for line in log_lines(box))
     with box.server("M2").root() as cur:
         cur.execute("SELECT COUNT(*) FROM app.kept")
         assert cur.fetchone()[0] == 10, "every acknowledged write applied before promotion"
     assert read_only(box, "M2") == 0
 
 
-def test_a_sql_thread_that_stops_again_on_an_error_is_reported_and_not_promoted(
+def test_a_sql_thread_that_stops_again_on_an_error_is_refused_before_step_1(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
     box = started(make_sandbox)
@@ -62,11 +76,16 @@ def test_a_sql_thread_that_stops_again_on_an_error_is_reported_and_not_promoted(
     write(box, "INSERT INTO clash VALUES (5)")  # M2's SQL thread stops: duplicate key
     wait_for(lambda: not sql_running(box, "M2"), 10, "M2's SQL thread stopped on the error")
     box.server("M1").kill()
-    wait_for(
-        lambda: any("SQL thread stopped" in line and "Duplicate entry" in line for line in log_lines(box)),
-        DEADLINE,
-        "the catch-up step reporting the SQL error",
-    )
-    assert any("safe point" in line for line in log_lines(box))
-    assert read_only(box, "M2") == 1, "not promoted: it cannot apply what it received"
-    assert FINISHED not in log_lines(box)
+    line = refused(box)
+    assert "master2's SQL thread stopped again after START SLAVE SQL_THREAD" in line, line
+    assert "Duplicate entry" in line, line
+
+
+def test_both_threads_stopped_by_hand_are_refused_before_step_1(make_sandbox: Callable[..., Sandbox]) -> None:
+    box = started(make_sandbox)
+    with box.server("M2").root() as cur:
+        cur.execute("STOP SLAVE")  # maintenance of both threads
+    box.server("M1").kill()
+    line = refused(box)
+    assert "master2's replication is stopped (IO and SQL threads; by hand?)" in line, line
+    assert not sql_running(box, "M2"), "left as the operator left it"

@@ -8,7 +8,9 @@ that signed nothing of theirs.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +19,11 @@ import pytest
 from conftest import HAVE_SERVERS
 
 from ha.decide import decide
+from ha.errors import NodeAnsweredError
 from ha.model import DaemonState, Snapshot
 from ha.mysql import MySQL, replica_status
 from ha.sandbox.cluster import Sandbox, free_host_block
+from ha.sqlbasics import cursor, require_tls
 
 pytestmark = pytest.mark.skipif(
     not HAVE_SERVERS or shutil.which("openssl") is None, reason="needs mariadb-server, haproxy and openssl"
@@ -120,3 +124,117 @@ def test_replication_links_mysqlha_sets_up_use_tls(tls_box: tuple[Sandbox, dict[
         assert view is not None and (view.source_host, view.io_running) == (master2.host, "Yes")
     finally:
         mysql.replicate_from(slave3, master1, config.replication, 20)
+
+
+CLIENT_SSL = 0x0800  # the capability bit a server sets when it offers TLS
+
+
+class TlsStripper:
+    """A man in the middle: relays to ``upstream`` but clears CLIENT_SSL in the server's greeting (and
+    in the client's answer), so the client sees a server that does not offer TLS, as a plain one."""
+
+    def __init__(self, host: str, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server((host, 0))
+        self.listener.settimeout(0.2)
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        self.stopping = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.sockets.append(client)
+            try:
+                self._relay(client)
+            except OSError:  # the client gave up (PyMySQL >= 1.2 refuses before answering)
+                client.close()
+
+    def _relay(self, client: socket.socket) -> None:
+        server = socket.create_connection(self.upstream, timeout=10)
+        self.sockets.append(server)
+        greeting = self._packet(server)
+        # header (4) + protocol (1) + version NUL-terminated + thread id (4) + scramble (8) + filler (1)
+        at = greeting.index(b"\0", 5) + 1 + 4 + 8 + 1
+        flags = int.from_bytes(greeting[at : at + 2], "little") & ~CLIENT_SSL
+        client.sendall(greeting[:at] + flags.to_bytes(2, "little") + greeting[at + 2 :])
+        # and in the client's answer (PyMySQL 1.0-1.1 sets it even when it then stays plaintext)
+        answer = self._packet(client)
+        flags = int.from_bytes(answer[4:6], "little") & ~CLIENT_SSL
+        server.sendall(answer[:4] + flags.to_bytes(2, "little") + answer[6:])
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _packet(sock: socket.socket) -> bytes:
+        data = b""
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:3], "little"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed during the handshake")
+            data += chunk
+        return data
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        self.thread.join(5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_a_server_that_does_not_offer_tls_is_alive_and_a_monitoring_problem(
+    tls_box: tuple[Sandbox, dict[str, str]],
+) -> None:
+    """tls_ca set, and the server (here: a man in the middle of a real one) does not advertise TLS:
+    no plaintext session, no "ok"; answered, so never counted toward a failover."""
+    box, _ = tls_box
+    master1 = box.config.master
+    stripper = TlsStripper(master1.host.rsplit(".", 1)[0] + ".1", (master1.host, master1.port))
+    try:
+        host, port = stripper.address
+        config = replace(box.config, nodes={**box.config.nodes, "master1": replace(master1, host=host, port=port)})
+        check = MySQL(config.monitor).probe(config.master)
+    finally:
+        stripper.close()
+    assert check.status == "answered_error", check
+    assert "TLS not negotiated" in (check.error or ""), check
+    other = MySQL(config.monitor).probe(config.candidate)
+    decision = decide(Snapshot(1, 0.0, {"master1": check, "master2": other}), DaemonState(), config, 0.0)
+    assert decision.state.failures == {"master1": 0, "master2": 0}, "never counted toward a failover"
+    assert any("MONITORING PROBLEM" in line for line in decision.lines)
+
+
+def test_a_plaintext_session_is_refused_by_the_tls_guard(tls_box: tuple[Sandbox, dict[str, str]]) -> None:
+    """What PyMySQL 1.0-1.1 gave when the server offered no TLS (a plaintext session) is refused by
+    mysqlha itself, whatever the driver did; an encrypted session passes."""
+    box, certs = tls_box
+    master1 = box.config.master
+    user, password = box.config.monitor.credentials.user, box.config.monitor.credentials.password
+    plain = {"host": master1.host, "port": master1.port, "user": user, "password": password}
+    with cursor(5, 5, ssl_disabled=True, **plain) as cur:
+        with pytest.raises(NodeAnsweredError, match="TLS not negotiated"):
+            require_tls(cur.connection)
+    with cursor(5, 5, ssl_ca=certs["ca"], **plain) as cur:
+        require_tls(cur.connection)
