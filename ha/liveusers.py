@@ -8,10 +8,11 @@ from typing import Any
 import pymysql
 
 from ha.config import Config, Node
-from ha.errors import MysqlhaError
+from ha.errors import MysqlhaError, NodeAnsweredError
 from ha.finding import Finding
 from ha.mysql import MySQL, cursor
 from ha.preflight import every_need, missing_grants
+from ha.sqlbasics import require_tls, tls_options
 
 
 def grants(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
@@ -23,9 +24,13 @@ def grants(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> li
 def login(config: Config, node: Node, user: str, password: str) -> list[str]:
     """``SHOW GRANTS`` of ``user`` on ``node``, with the monitor's timeouts and TLS; raises pymysql errors."""
     monitor = config.monitor
-    tls: dict[str, Any] = {"ssl_ca": monitor.tls_ca} if monitor.tls_ca else {"ssl_disabled": True}
-    connect = {"host": node.host, "port": node.port, "user": user, "password": password, **tls}
+    connect = {"host": node.host, "port": node.port, "user": user, "password": password, **tls_options(monitor)}
     with cursor(monitor.connect_timeout, monitor.read_timeout, **connect) as cur:
+        if monitor.tls_ca:
+            try:
+                require_tls(cur.connection)
+            except NodeAnsweredError as exc:  # a finding like any other login error (2026: a TLS error)
+                raise pymysql.err.OperationalError(2026, str(exc)) from exc
         cur.execute("SHOW GRANTS")
         return [str(row[0]) for row in cur.fetchall()]
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
 
 import pymysql
 
@@ -34,6 +33,7 @@ from ha.sqlbasics import (
     replica_status,
     require_tls,
     rows,
+    tls_options,
     tls_problem,
     wrap_error,
 )
@@ -77,13 +77,7 @@ class MySQL:
     def session(self, node: Node, read_timeout: float | None = None) -> Iterator[Cursor]:
         """A cursor on a fresh connection; driver errors become our errors."""
         monitor = self.monitor
-        tls: dict[str, Any] = {"ssl_disabled": True}
-        if monitor.tls_ca:
-            tls = {
-                "ssl_ca": monitor.tls_ca,
-                "ssl_verify_cert": monitor.tls_verify_cert,
-                "ssl_verify_identity": monitor.tls_verify_identity,
-            }
+        tls = tls_options(monitor)
         credentials = self.monitor.credentials
         try:
             with cursor(

@@ -12,13 +12,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymysql
 
 from ha.dialect import Dialect, detect, pick_default_row
 from ha.errors import NodeAnsweredError, NodeUnreachable
 from ha.model import ReplicaView
+
+if TYPE_CHECKING:
+    from ha.configmodel import Monitor
 
 UNREACHABLE_CODES = {2003, 2006, 2013, 2055}
 Cursor = pymysql.cursors.Cursor
@@ -41,6 +44,18 @@ def tls_problem(exc: BaseException) -> ssl.SSLError | None:
 # OperationalError(CR_SSL_CONNECTION_ERROR, "SSL is required but the server doesn't support it").
 CR_SSL_CONNECTION_ERROR = 2026
 NO_TLS = "TLS not negotiated (the server answered without offering TLS, tls_ca is set)"
+
+
+def tls_options(monitor: Monitor) -> dict[str, Any]:
+    """The driver's TLS options for every session the monitor opens: the certificate (and, unless
+    turned off, the host name) verified when ``tls_ca`` is set; TLS off otherwise."""
+    if not monitor.tls_ca:
+        return {"ssl_disabled": True}
+    return {
+        "ssl_ca": monitor.tls_ca,
+        "ssl_verify_cert": monitor.tls_verify_cert,
+        "ssl_verify_identity": monitor.tls_verify_identity,
+    }
 
 
 def require_tls(conn: pymysql.connections.Connection) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import pymysql
 
 from ha.config import Monitor, Node
+from ha.sqlbasics import require_tls, tls_options
 
 POLL = 0.5  # seconds a watcher thread sleeps in select() before looking at its stop flag
 IDLE_FOREVER = 31536000  # wait_timeout's maximum: the server never closes our idle session itself
@@ -54,7 +55,7 @@ def mysql_opener(monitor: Monitor) -> Opener:
     """Open an idle session as the monitor user, bounded by connect_timeout/read_timeout."""
 
     def open_channel(node: Node) -> Channel:
-        tls: dict[str, Any] = {"ssl_ca": monitor.tls_ca} if monitor.tls_ca else {"ssl_disabled": True}
+        tls = tls_options(monitor)
         conn = pymysql.connect(
             host=node.host,
             port=node.port,
@@ -67,6 +68,8 @@ def mysql_opener(monitor: Monitor) -> Opener:
             **tls,
         )
         try:
+            if monitor.tls_ca:
+                require_tls(conn)
             with conn.cursor() as cur:
                 cur.execute(f"SET SESSION wait_timeout = {IDLE_FOREVER}")
         except Exception:

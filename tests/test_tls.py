@@ -15,15 +15,18 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pymysql
 import pytest
 from conftest import HAVE_SERVERS
 
 from ha.decide import decide
 from ha.errors import NodeAnsweredError
+from ha.liveusers import login
 from ha.model import DaemonState, Snapshot
 from ha.mysql import MySQL, replica_status
 from ha.sandbox.cluster import Sandbox, free_host_block
 from ha.sqlbasics import cursor, require_tls
+from ha.watch import mysql_opener
 
 pytestmark = pytest.mark.skipif(
     not HAVE_SERVERS or shutil.which("openssl") is None, reason="needs mariadb-server, haproxy and openssl"
@@ -238,3 +241,17 @@ def test_a_plaintext_session_is_refused_by_the_tls_guard(tls_box: tuple[Sandbox,
             require_tls(cur.connection)
     with cursor(5, 5, ssl_ca=certs["ca"], **plain) as cur:
         require_tls(cur.connection)
+
+
+def test_every_session_the_monitor_opens_verifies_the_certificate(tls_box: tuple[Sandbox, dict[str, str]]) -> None:
+    """The watch channel and check-config's logins use the same verified TLS as the checks: an unknown
+    CA is refused by each (they once passed ``ssl_ca`` alone, which verifies nothing)."""
+    box, certs = tls_box
+    good, rogue = box.config, replace(box.config, monitor=replace(box.config.monitor, tls_ca=certs["rogue"]))
+    user = good.monitor.credentials
+    mysql_opener(good.monitor)(good.master).close()
+    with pytest.raises(pymysql.err.OperationalError, match="certificate verify failed"):
+        mysql_opener(rogue.monitor)(rogue.master)
+    assert login(good, good.master, user.user, user.password)
+    with pytest.raises(pymysql.err.OperationalError, match="certificate verify failed"):
+        login(rogue, rogue.master, user.user, user.password)
