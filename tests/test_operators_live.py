@@ -77,6 +77,7 @@ def test_status_while_running_stale_and_stopped(make_sandbox: Callable[..., Sand
     rpc(box).stopProcess("mysqlcheck")
     code, data = status(config)
     assert code == 2 and data["liveness"]["summary"] == "daemon not running (mysqlcheck STOPPED)"
+    assert data["daemon"]["summary"] == "armed: automatic failover is on (but nothing acts on it)"
     text = mysqlha(config, "status").stdout
     assert "daemon:   daemon not running (mysqlcheck STOPPED)" in text
     assert "failover: armed: automatic failover is on (but nothing acts on it)" in text
