@@ -156,8 +156,8 @@ def swap_refusal(config: Config) -> str | None:
 def swap_config(tools: Tools) -> None:
     """Rewrite the config with master and candidate swapped and reload the daemon.
 
-    The old file is kept as .bak; the new one keeps its mode, owner and every comment outside the
-    rewritten sections (nodes, proxies; comments inside them are only in the .bak). Rendered
+    The old file is kept as .bak; the new one keeps its mode, owner and every comment except on the
+    rewritten keys (of nodes and proxies; theirs described the old layout, the .bak keeps them). Rendered
     supervisord program files beside the HAProxy configs are rewritten too, so the new normal set is
     what autostarts; one line says whether they were and, if not, what to run.
     """
