@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -19,7 +17,7 @@ from ha.config import Config, load_config
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.heartbeat import slow_detection
-from ha.logsetup import LOGGER, LineFormatter, setup_logging
+from ha.logsetup import setup_logging, stderr_log
 from ha.model import DaemonState, Decision, Event, Snapshot, StartFailover, Witness
 from ha.observer import ask, bounded, late_ask, observe
 from ha.oversight import Oversight, hold
@@ -296,14 +294,3 @@ def main(config_path: str) -> int:
         return 2
     wakeup = threading.Event()
     return Daemon(config, Adapters.real(config, log, wake=wakeup.set), log, wakeup=wakeup).run()
-
-
-def stderr_log(style: str) -> Callable[[str], None]:
-    """Start errors on stderr, stamped like the log (supervisord puts stderr into the same log file)."""
-    formatter = LineFormatter(style)
-
-    def write(line: str) -> None:
-        record = logging.LogRecord(LOGGER, logging.ERROR, __file__, 0, line, None, None)
-        print(formatter.format(record), file=sys.stderr, flush=True)
-
-    return write
