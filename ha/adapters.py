@@ -42,9 +42,10 @@ class Adapters:
         log: Callable[[str], None] = stdout_log,
         coordinator: Coordinator | None = None,
         wake: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> Adapters:
         """The real adapters; ``coordinator``: the one a reload keeps (same etcd, name and prefix);
-        ``wake``: called when a master closes its watch channel."""
+        ``wake``: called when a master closes its watch channel; ``metrics``: the ones a reload keeps."""
         coordinator = coordinator or coordinator_for(config, log)
         store = EtcdStateStore(coordinator) if coordinator else StateStore(config.failover.state_file)
         watched = (config.master, config.candidate)
@@ -53,15 +54,17 @@ class Adapters:
             Supervisor(config.supervisor),
             store,
             HookRunner(config.hooks, log),
-            Metrics(config.metrics.listen, log),
+            metrics or Metrics(config.metrics.listen, log),
             coordinator,
             Watcher(watched, mysql_opener(config.monitor), lambda name: wake()),
         )
 
-    def close(self) -> None:
+    def close(self, keep_metrics: bool = False) -> None:
+        """Stop the watch channels, wait for running hooks; stop serving metrics unless ``keep_metrics``."""
         self.watcher.close()
         self.hooks.wait_idle(self.hooks.hooks.timeout)
-        self.metrics.close()
+        if not keep_metrics:
+            self.metrics.close()
 
 
 def preflight(config: Config, supervisor: Supervisor) -> list[str]:

@@ -1,8 +1,7 @@
-"""Operator commands: status, ack, switchover, failback, render (check-config: ha/checkconfig.py)."""
+"""Operator commands: ack, switchover, failback, render (status: ha/oncall.py; check-config: ha/checkconfig.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -18,7 +17,7 @@ from ha.errors import MysqlhaError
 from ha.etcdhistory import history_for
 from ha.forced import confirm
 from ha.hooks import HookRunner
-from ha.inspect import look, mismatches, program_mismatches, render_text, role_mismatches, to_json
+from ha.inspect import look, mismatches, program_mismatches, role_mismatches
 from ha.model import Case, DaemonState, Event
 from ha.mysql import MySQL
 from ha.oncall import operator_name
@@ -60,14 +59,6 @@ class Tools:
 
     def runner(self) -> Runner:
         return Runner(self.config, self.mysql, self.supervisor, self.store, print)
-
-
-def status(tools: Tools, as_json: bool) -> int:
-    view = look(tools.config, tools.mysql, tools.supervisor, tools.store.load())
-    print(
-        json.dumps(to_json(tools.config, view), indent=2, default=str) if as_json else render_text(tools.config, view)
-    )
-    return 0
 
 
 def ack(tools: Tools, force: bool) -> int:
@@ -165,9 +156,10 @@ def swap_refusal(config: Config) -> str | None:
 def swap_config(tools: Tools) -> None:
     """Rewrite the config with master and candidate swapped and reload the daemon.
 
-    The old file is kept as .bak; the new one keeps its mode, owner and every comment outside the
-    rewritten sections (nodes, proxies). Rendered supervisord program files beside the HAProxy
-    configs are rewritten too, so the new normal set is what autostarts.
+    The old file is kept as .bak; the new one keeps its mode, owner and every comment except on the
+    rewritten keys (of nodes and proxies; theirs described the old layout, the .bak keeps them). Rendered
+    supervisord program files beside the HAProxy configs are rewritten too, so the new normal set is
+    what autostarts; one line says whether they were and, if not, what to run.
     """
     config = tools.config
     path = Path(config.path)
@@ -184,6 +176,12 @@ def swap_config(tools: Tools) -> None:
     if programs.exists():
         replace_keeping_owner(programs, proxy_programs(new_config))
         print(f"{programs}: rewritten, the new normal set autostarts (no `supervisorctl update` needed now)")
+    else:
+        print(
+            f"{programs}: not found, supervisord program files NOT re-rendered (the running programs are right; "
+            f"their autostart is not): run `mysqlha render --config {path} --out DIR` and install "
+            "DIR/supervisord.conf.d/haproxy.conf where supervisord reads it, then `supervisorctl update`"
+        )
     try:
         tools.supervisor.rpc.supervisor.signalProcess(DAEMON_PROGRAM, "HUP")
         print(f"{DAEMON_PROGRAM} told to reload its config (SIGHUP)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -18,7 +17,7 @@ from ha.config import Config, load_config
 from ha.decide import decide, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.heartbeat import slow_detection
-from ha.logsetup import setup_logging
+from ha.logsetup import setup_logging, stderr_log
 from ha.model import DaemonState, Decision, Event, Snapshot, StartFailover, Witness
 from ha.observer import ask, bounded, late_ask, observe
 from ha.oversight import Oversight, hold
@@ -53,11 +52,12 @@ class Daemon:
             fresh = Oversight(self.config, adapters.hooks, adapters.metrics, self.log, self.wall, adapters.coordinator)
             if self.oversight is not None:
                 old = self.oversight
-                fresh.episodes, fresh.paused, fresh.first_failure, fresh.seen = (
+                fresh.episodes, fresh.paused, fresh.first_failure, fresh.seen, fresh.vetoing = (
                     old.episodes,
                     old.paused,
                     old.first_failure,
                     old.seen,
+                    old.vetoing,
                 )
             self.oversight = fresh
         return self.oversight
@@ -145,9 +145,9 @@ class Daemon:
         return slow_detection(config, {name: witness.view for name, witness in asked.items()})
 
     def announce(self, events: tuple[Event, ...]) -> None:
-        """Tell the hooks, the metrics and the history; count failover outcomes."""
-        self.watch.announce(events)
-        self.count(events)
+        """Tell the hooks, the metrics and the history; count failover outcomes (of what was announced:
+        a veto asked again in the same episode is neither announced nor counted)."""
+        self.count(self.watch.announce(events))
 
     def count(self, events: tuple[Event, ...]) -> None:
         outcomes = {"failover_finished": "finished", "failover_refused": "refused", "failover_vetoed": "vetoed"}
@@ -229,9 +229,11 @@ class Daemon:
             setup_logging(config.logging.format)
         old = self.adapters.coordinator
         keep = old is not None and config.coordination == self.config.coordination
+        same_metrics = config.metrics.listen == self.config.metrics.listen
+        metrics = self.adapters.metrics if same_metrics else None  # its counters live on across reloads
         self.config = config
-        self.adapters.close()
-        self.adapters = Adapters.real(config, self.log, old if keep else None, self.wakeup.set)
+        self.adapters.close(keep_metrics=same_metrics)
+        self.adapters = Adapters.real(config, self.log, old if keep else None, self.wakeup.set, metrics)
         if old is not None and not keep:
             old.resign()  # another etcd, name or prefix: give the old lead up at once
         if self.adapters.coordinator is not None:
@@ -275,18 +277,20 @@ def main(config_path: str) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        print("mysqlha: invalid configuration, nothing was started:", file=sys.stderr)
+        error = stderr_log("iso")  # the config's format is unknown: the default one
+        error("mysqlha: invalid configuration, nothing was started:")
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
-    for warning in config.warnings:
-        print(f"warning: {warning}", flush=True)
-    problems = start_checks(config)
-    if problems:
-        print("mysqlha: cannot start, nothing was touched:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+            error(f"  {problem}")
         return 2
     log = setup_logging(config.logging.format)
+    for warning in config.warnings:
+        log(f"warning: {warning}")
+    problems = start_checks(config)
+    if problems:
+        error = stderr_log(config.logging.format)
+        error("mysqlha: cannot start, nothing was touched:")
+        for problem in problems:
+            error(f"  {problem}")
+        return 2
     wakeup = threading.Event()
     return Daemon(config, Adapters.real(config, log, wake=wakeup.set), log, wakeup=wakeup).run()

@@ -21,6 +21,9 @@ class Episodes:
     def __init__(self) -> None:
         self.active: frozenset[str] = frozenset()
 
-    def update(self, now: dict[str, Event]) -> tuple[Event, ...]:
-        events, self.active = begun(self.active, now)
+    def update(self, now: dict[str, Event], keep: bool = False) -> tuple[Event, ...]:
+        """The events of the conditions new this cycle; ``keep``: this cycle could not see every
+        condition (it only watched), so the ones that held stay held rather than end."""
+        events, active = begun(self.active, now)
+        self.active = active | self.active if keep else active
         return events

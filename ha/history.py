@@ -1,7 +1,8 @@
 """The history: what the daemon and operators did, as JSON lines next to the state file.
 
-Append-only; when the file would grow past ``max_bytes`` it is renamed ``<name>.<epoch>`` and a
-new one started; rotated files older than ``keep_seconds`` are deleted. ``ack`` and failback add
+Append-only; when the file would grow past ``max_bytes``, or its oldest record is older than
+``keep_seconds``, it is renamed ``<name>.<epoch of its newest record>`` and a new one started; a
+rotated file is deleted once its newest record is older than ``keep_seconds``. ``ack`` and failback add
 records, they never erase any. One record: ``time`` (epoch seconds), ``at`` (ISO-8601), ``event``,
 and whatever describes it (node, case, why, steps with durations, write outage, who).
 """
@@ -51,6 +52,7 @@ class History:
         self.max_bytes = max_bytes
         self.keep_seconds = keep_seconds
         self.wall = wall
+        self._first: tuple[int, float] | None = None  # (inode, time of its first record) of the live file
 
     @classmethod
     def for_config(cls, config: Config, wall: Callable[[], float] = time.time) -> History:
@@ -75,18 +77,37 @@ class History:
         return entry
 
     def _rotate_for(self, incoming: int, now: float) -> None:
+        """Rotate the live file when it would pass ``max_bytes`` or its oldest record is older than
+        ``keep_seconds``; delete rotated files whose newest record is older than ``keep_seconds``."""
         try:
-            size = self.path.lstat().st_size
+            info = self.path.lstat()
         except FileNotFoundError:
-            size = 0
-        if size and size + incoming > self.max_bytes:
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.{now:.3f}"))
+            info = None
+        if info is not None and info.st_size:
+            if info.st_size + incoming > self.max_bytes or now - self._oldest(info.st_ino) > self.keep_seconds:
+                self._rotate(now)
         for stamp, old in self._rotated():
             if now - stamp > self.keep_seconds:
                 old.unlink(missing_ok=True)
 
+    def _oldest(self, inode: int) -> float:
+        """The time of the live file's oldest record, read once per file (another process may rotate it)."""
+        if self._first is None or self._first[0] != inode:
+            first, _ = span(read_text(self.path) or "")
+            self._first = (inode, self.wall() if first is None else first)
+        return self._first[1]
+
+    def _rotate(self, now: float) -> None:
+        """Rename the live file ``<name>.<time of its newest record>`` (``now`` if unknown or taken)."""
+        _, last = span(read_text(self.path) or "")
+        target = self.path.with_name(f"{self.path.name}.{last if last is not None else now:.3f}")
+        if target.exists():
+            target = self.path.with_name(f"{self.path.name}.{now:.3f}")
+        os.replace(self.path, target)
+        self._first = None
+
     def _rotated(self) -> list[tuple[float, Path]]:
-        """Rotated files with the time they were rotated, oldest first."""
+        """Rotated files with the time of their newest record (older files: when rotated), oldest first."""
         prefix = f"{self.path.name}."
         found = []
         for path in self.path.parent.glob(f"{self.path.name}.*"):
@@ -110,6 +131,18 @@ class History:
                     continue
                 if isinstance(entry, dict) and (since is None or float(entry.get("time", 0)) >= since):
                     yield entry
+
+
+def span(text: str) -> tuple[float | None, float | None]:
+    """The times of the first and the last readable record of a history file's text."""
+    lines, times = text.splitlines(), []
+    for line in (*lines[:5], *lines[-5:]):
+        try:
+            entry = json.loads(line)
+            times.append(float(entry["time"]))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return (times[0], times[-1]) if times else (None, None)
 
 
 def render(entries: list[dict[str, Any]]) -> str:

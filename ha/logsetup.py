@@ -59,3 +59,15 @@ def setup_logging(style: str = "iso", stream: IO[str] | None = None) -> Callable
     logger.setLevel(logging.INFO)
     logger.propagate = False
     return logger.info
+
+
+def stderr_log(style: str) -> Callable[[str], None]:
+    """Lines on stderr, stamped in ``style`` like the log (the daemon's start errors: supervisord
+    writes its stderr into the same log file)."""
+    formatter = LineFormatter(style)
+
+    def write(line: str) -> None:
+        record = logging.LogRecord(LOGGER, logging.ERROR, __file__, 0, line, None, None)
+        print(formatter.format(record), file=sys.stderr, flush=True)
+
+    return write

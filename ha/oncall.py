@@ -95,6 +95,7 @@ def status_json(
     config: Config, view: Any, health: Health, beat: Beat | None, pause: Pause | None, now: float
 ) -> dict[str, Any]:
     data = to_json(config, view)
+    data["daemon"]["summary"] += failover_note(health, pause)  # as the text says it: does anything act on it?
     for name, node in data["nodes"].items():
         node["configured_role"] = config.nodes[name].role
         node["role"] = health.roles[name]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, get_args
 
-from ha.analysis import FailoverPaused
+from ha.analysis import FailoverPaused, OperatorBusy
 from ha.config import Config
 from ha.coordination import Coordinator
 from ha.decide import withheld
@@ -31,6 +31,8 @@ from ha.timefmt import iso
 
 # repeated every cycle while they last: once per episode
 EPISODIC = {"fencing_failed", "step_failed", "reconcile_failed"}
+# the plans of `mysqlha failback` (rejoin_master: --rejoin-only, or --swap-roles before the swap)
+FAILBACKS = ("failback_master", "failback_candidate", "rejoin_master")
 PLAN_ENDS = {"failover_finished": "failover", "switchover": "switchover", "failback": "failback"}
 # events worth reading back later; the rest reach hooks and metrics only
 RECORDED = {
@@ -65,6 +67,12 @@ def hold(decision: Decision, pause: Pause | None, now: float) -> tuple[Decision,
     sentence = f"{case} of {node} not started: automatic failover is paused"
     held = withheld(decision, FailoverPaused(node, case, pause.by), line, sentence)
     return held, Event("failover_held", node, case, f"paused by {pause.by}: {pause.reason}")
+
+
+def finished_case(sentence: str) -> str | None:
+    """The case of a plan whose end an armed state's sentence tells (``failback_master finished in ...``)."""
+    case, _, rest = sentence.partition(" ")
+    return case if case in get_args(Case) and rest.startswith("finished") else None
 
 
 def conditions(snapshot: Snapshot, analysis: str, node: str | None, detail: str = "") -> dict[str, Event]:
@@ -121,20 +129,24 @@ class Oversight:
         self.paused = active
         return active
 
-    def announce(self, events: tuple[Event, ...], **record: Any) -> None:
-        """Hooks, the events counter, and the history for what is worth reading later."""
+    def announce(self, events: tuple[Event, ...], **record: Any) -> tuple[Event, ...]:
+        """Hooks, the events counter, and the history for what is worth reading later; returns the
+        events announced (a veto asked again in the same episode is not: it is said once)."""
+        said = []
         for event in events:
-            if event.name == "failure_detected" and event.node:
-                self.first_failure[event.node] = self.wall()
-            self.hooks.notify(event)
-            self.metrics.event(event.name)
-            if event.name == "failover_vetoed":  # asked every cycle: recorded once per episode
+            if event.name == "failover_vetoed":  # asked every cycle: announced once per episode
                 last, _ = self.vetoing
                 self.vetoing = (last, True)
                 if last:
                     continue
+            if event.name == "failure_detected" and event.node:
+                self.first_failure[event.node] = self.wall()
+            self.hooks.notify(event)
+            self.metrics.event(event.name)
+            said.append(event)
             if event.name in RECORDED:
                 self.record(event, **record)
+        return tuple(said)
 
     def settle(self, events: tuple[Event, ...], journal: list[dict[str, Any]], why: str) -> dict[str, Event]:
         """What a plan run this cycle said: a finished plan is recorded with every step and its
@@ -168,8 +180,8 @@ class Oversight:
             else:
                 self.log(f"re-armed by an operator: {what or 'automatic failover is on again'}")
             self.first_failure.clear()
-            case = (state.sentence or "").split(" ", 1)[0]
-            if case in get_args(Case) and case.startswith("failback"):
+            case = finished_case(what)
+            if case in FAILBACKS:  # failback, or failback --swap-roles (rejoin_master, then the roles swapped)
                 self.metrics.failover(case, "finished")
                 self.metrics.event("failback")
             else:
@@ -184,11 +196,16 @@ class Oversight:
                 f"failover forced by {forced.get('by', 'an operator')} (may be lost: {forced.get('lost_gtids', '?')}): "
                 f"{state.sentence or state.case}; automatic failover is off until failback"
             )
-            self.metrics.failover("master_down", "finished")
+            self.metrics.failover(state.case or "master_down", "finished")
+            self.metrics.event("failover_forced")
         elif state.phase == "switched_over" and seen.phase == "armed":
             self.log(f"an operator switched over: {state.sentence or state.case}; watching, not failing over")
             self.metrics.failover("switchover", "finished")
             self.metrics.event("switchover")
+        elif state.phase == "switched_over" and seen.phase == "failed_over" and state.case == "rejoin_master":
+            self.log(f"an operator rejoined {state.failed_node}: {state.sentence}; watching, not failing over")
+            self.metrics.failover("rejoin_master", "finished")
+            self.metrics.event("failback")
 
     def record(self, event: Event, **fields: Any) -> None:
         try:
@@ -206,11 +223,15 @@ class Oversight:
         detail: str = "",
     ) -> None:
         """Announce the conditions that began this cycle (``extra``: the daemon's own, such as a held
-        failover or a step failing again); write the heartbeat; update the cycle metrics."""
+        failover or a step failing again); write the heartbeat; update the cycle metrics. A cycle that
+        met an operator's lock only watched: it ends no episode (nor a veto's), it can begin one."""
         now = self.wall()
-        self.vetoing = (self.vetoing[1], False)
         held = {**conditions(snapshot, analysis, node, detail), **(extra or {})}
-        self.announce(self.episodes.update(held))
+        if analysis == OperatorBusy.kind:  # an operator's command holds the lock: no episode ends
+            self.announce(self.episodes.update(held, keep=True))
+        else:
+            self.vetoing = (self.vetoing[1], False)
+            self.announce(self.episodes.update(held))
         beat = Beat(
             now, snapshot.number, analysis, sentence, os.getpid(), self.config.monitor.interval, self.paused is not None
         )

@@ -41,12 +41,27 @@ def swapped(data: dict[str, Any], config: Config) -> dict[str, Any]:
 
 
 def swapped_text(text: str, old: dict[str, Any], new: dict[str, Any], note: str) -> str:
-    """``text`` (the YAML of ``old``) with every top-level section that differs in ``new`` rewritten.
+    """``text`` (the YAML of ``old``) with every section that differs in ``new`` rewritten.
 
-    Every other line, comments included, is kept as it was; a rewritten section starts with ``note``.
+    A changed top-level section in block style is rewritten key by key (``nodes.master2``,
+    ``proxies.normal``), so the comments on its unchanged keys stay; a comment on a rewritten key
+    (it described the old layout) goes. Every other line is kept as it was; a rewritten top-level
+    section starts with ``note``. Should the result not read back as ``new``, whole sections are
+    rewritten instead.
     """
     lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", "\n", "-") and ":" in line]
+    for nested in (True, False):
+        result = "".join(_rewrite(lines, old, new, note, "", nested))
+        if yaml.safe_load(result) == new:
+            return result
+    return result
+
+
+def _rewrite(
+    lines: list[str], old: dict[str, Any], new: dict[str, Any], note: str, indent: str, nested: bool
+) -> list[str]:
+    """``lines`` (the keys of ``old`` at ``indent``) with each key whose value differs in ``new`` re-dumped."""
+    starts = [i for i, line in enumerate(lines) if _is_key(line, indent)]
     out = list(lines)
     for position in reversed(range(len(starts))):
         start = starts[position]
@@ -54,8 +69,25 @@ def swapped_text(text: str, old: dict[str, Any], new: dict[str, Any], note: str)
         if key not in new or old.get(key) == new[key]:
             continue
         end = starts[position + 1] if position + 1 < len(starts) else len(lines)
-        while end - 1 > start and (lines[end - 1].startswith("#") or not lines[end - 1].strip()):
-            end -= 1  # comments and blank lines just above the next section belong to it
-        block = yaml.safe_dump({key: new[key]}, sort_keys=False, default_flow_style=None, width=120)
-        out[start:end] = [f"# {note}\n", block]
-    return "".join(out)
+        while end - 1 > start and (lines[end - 1].lstrip().startswith("#") or not lines[end - 1].strip()):
+            end -= 1  # comments and blank lines just above the next key belong to it
+        head = [f"# {note}\n"] if not indent else []
+        value, was = new[key], old.get(key)
+        block_style = not lines[start].split(":", 1)[1].split("#", 1)[0].strip()
+        if nested and not indent and block_style and isinstance(value, dict) and isinstance(was, dict):
+            if set(value) == set(was):
+                out[start:end] = [
+                    *head,
+                    lines[start],
+                    *_rewrite(lines[start + 1 : end], was, value, note, "  ", nested),
+                ]
+                continue
+        dumped = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=None, width=120)
+        out[start:end] = [*head, *(indent + line for line in dumped.splitlines(keepends=True))]
+    return out
+
+
+def _is_key(line: str, indent: str) -> bool:
+    """Whether ``line`` starts a mapping key at exactly ``indent``."""
+    rest = line[len(indent) :] if line.startswith(indent) else ""
+    return rest[:1] not in ("", " ", "\t", "#", "\n", "-") and ":" in rest

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from conftest import log_lines, needs_servers, wait_for
 
+from ha.logsetup import STAMP
 from ha.sandbox.cluster import Sandbox
 
 pytestmark = needs_servers
@@ -209,6 +210,8 @@ def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     result = run_daemon(path)
     assert result.returncode == 2
     assert f"{path}: not valid YAML" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(STAMP.match(line) for line in lines), "stamped: supervisord puts stderr into the log"
 
 
 def test_passwords_never_logged(make_sandbox: Callable[..., Sandbox]) -> None:

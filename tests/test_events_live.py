@@ -48,12 +48,24 @@ def test_events_reach_the_hook_and_metrics_count_the_failover(
     assert 'mysqlha_node_up{node="master1"} 0.0' in text and 'mysqlha_node_up{node="master2"} 1.0' in text
 
 
-def test_pre_failover_hook_vetoes(make_sandbox: Callable[..., Sandbox]) -> None:
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def test_pre_failover_hook_vetoes(make_sandbox: Callable[..., Sandbox], tmp_path: Path) -> None:
+    """Asked every cycle; announced (hook, history) and counted once per episode."""
     box = started(make_sandbox)
-    reconfigure(box, lambda d: d.update(hooks={"pre_failover": "echo maintenance window; exit 3", "timeout": 5}))
+    events, port = tmp_path / "events", free_port()
+    hooks = {"pre_failover": "echo maintenance window; exit 3", "on_event": f'echo "$MYSQLHA_EVENT" >> {events}'}
+    reconfigure(box, lambda d: d.update(hooks={**hooks, "timeout": 5}, metrics={"listen": f"127.0.0.1:{port}"}))
     box.server("M1").kill()
-    wait_for(lambda: any("VETOED" in line for line in log_lines(box)), 30, "the veto")
+    wait_for(lambda: sum("VETOED" in line for line in log_lines(box)) >= 4, 30, "the veto, asked in four cycles")
     veto = next(line for line in log_lines(box) if "VETOED" in line)
     assert "maintenance window" in veto
     assert FINISHED not in log_lines(box)
     assert read_only(box, "M2") == 1
+    assert events.read_text().splitlines().count("failover_vetoed") == 1
+    text = scrape(port)
+    assert 'mysqlha_failovers_total{case="master_down",outcome="vetoed"} 1.0' in text
+    assert 'mysqlha_events_total{event="failover_vetoed"} 1.0' in text

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from conftest import log_lines, needs_servers, wait_for
+from conftest import log_lines, needs_servers, raw_log_lines, wait_for
+from test_events_live import free_port, scrape
+from test_operators_live import ISO
 from test_safety import FINISHED, Writer, read_only, reconfigure, started, state
 
 from ha.mysql import replica_status
@@ -207,8 +210,22 @@ def test_failback_moves_a_repointed_replica_back_on_same_port_hosts(make_sandbox
 
 
 def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callable[..., Sandbox]) -> None:
-    """Keep master2 as master: the config is rewritten, the daemon re-armed, and a master2 crash fails over."""
+    """Keep master2 as master: the config is rewritten, the daemon re-armed, and a master2 crash fails over.
+    The counters live through the swap's SIGHUP; every log line (a start warning, SIGHUP) is stamped."""
     box = started(make_sandbox)
+    port = free_port()
+
+    def configure(data: dict) -> None:  # metrics on; an inline password draws a warning at start
+        data["metrics"] = {"listen": f"127.0.0.1:{port}"}
+        data["monitor"]["password"] = Path(data["monitor"].pop("password_file")).read_text().strip()
+
+    reconfigure(box, configure)
+    rpc = box.supervisor().rpc.supervisor
+    rpc.stopProcess("mysqlcheck")
+    mark = len(log_lines(box))
+    rpc.startProcess("mysqlcheck")
+    wait_for(lambda: log_lines(box)[mark:].count("ok") >= 4, 20, "the restarted daemon's checks")
+    assert any(line.startswith("warning: ") and "inline password" in line for line in log_lines(box)[mark:])
     master1, master2 = box.servers()["master1"], box.servers()["master2"]
     master1.kill()
     wait_for(lambda: FINISHED in log_lines(box), 30, "the failover")
@@ -222,14 +239,20 @@ def test_failback_with_swapped_roles_guards_the_new_layout(make_sandbox: Callabl
     assert (box.config_path.parent / "mysqlha.yml.bak").exists()
     checked = mysqlha(box, "check-config")
     assert checked.returncode == 0, checked.stdout
+    assert "supervisord.conf.d/haproxy.conf: " in swap.stdout, "one line on the program files"
     wait_for(lambda: any("SIGHUP: config reloaded" in line for line in log_lines(box)), 10, "the daemon reloads")
     wait_for(lambda: state(box).semi_sync_seen is True, 10, "the daemon to see master2 with semi-sync")
+    text = wait_for(lambda: 'event="failback"} 1.0' in (t := scrape(port)) and t, 10, "the failback counted")
+    assert 'mysqlha_failovers_total{case="rejoin_master",outcome="finished"} 1.0' in text
+    assert 'mysqlha_failovers_total{case="master_down",outcome="finished"} 1.0' in text, "kept across the SIGHUP"
 
     master2.kill()
     wait_for(lambda: "failover finished! : master1 is new master" in log_lines(box), 30, "a failover back to master1")
     program = box.config.proxies.programs["mysql-proxy-master1"]
     with box.app(program.listen_host, program.listen_port) as cur:
         assert box.node_of(cur) == master1.node.name
+    unstamped = [line for line in raw_log_lines(box) if not ISO.match(line)]
+    assert not unstamped, f"log lines without a timestamp: {unstamped[:5]}"
 
 
 def test_failback_refuses_errant_transactions(make_sandbox: Callable[..., Sandbox]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 from conftest import log_lines, needs_servers, raw_log_lines, wait_for
-from test_events_live import free_port
+from test_events_live import free_port, scrape
 from test_safety import FAILURES, FINISHED, INTERVAL, read_only, reconfigure, started, state
 
 from ha.sandbox.cluster import Sandbox
@@ -77,6 +77,7 @@ def test_status_while_running_stale_and_stopped(make_sandbox: Callable[..., Sand
     rpc(box).stopProcess("mysqlcheck")
     code, data = status(config)
     assert code == 2 and data["liveness"]["summary"] == "daemon not running (mysqlcheck STOPPED)"
+    assert data["daemon"]["summary"] == "armed: automatic failover is on (but nothing acts on it)"
     text = mysqlha(config, "status").stdout
     assert "daemon:   daemon not running (mysqlcheck STOPPED)" in text
     assert "failover: armed: automatic failover is on (but nothing acts on it)" in text
@@ -154,6 +155,8 @@ def test_history_of_kill_failover_failback_survives_ack(make_sandbox: Callable[.
 def test_forced_failover_after_a_semi_sync_refusal(make_sandbox: Callable[..., Sandbox]) -> None:
     box = started(make_sandbox)
     config = box.config_path
+    port = free_port()
+    reconfigure(box, lambda d: d.update(metrics={"listen": f"127.0.0.1:{port}"}))
     with box.server("M2").root() as cur:
         cur.execute("STOP SLAVE")
     program = box.config.proxies.programs["mysql-proxy-master1"]
@@ -187,6 +190,9 @@ def test_forced_failover_after_a_semi_sync_refusal(make_sandbox: Callable[..., S
     wait_for(
         lambda: any("failover forced by" in line for line in log_lines(box)), 10, "the daemon logging who forced it"
     )
+    forced_seen = 'mysqlha_events_total{event="failover_forced"} 1.0'  # by the daemon, which sees it in the state
+    text = wait_for(lambda: forced_seen in (t := scrape(port)) and t, 10, "the forced failover counted")
+    assert 'mysqlha_failovers_total{case="master_down",outcome="finished"} 1.0' in text
 
 
 def test_a_blind_monitor_is_one_event_per_episode_in_hooks_metrics_and_history(
