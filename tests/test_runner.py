@@ -205,3 +205,10 @@ def test_a_suspect_node_is_rechecked_at_the_recheck_interval(world: World) -> No
     began = time.monotonic()
     assert world.daemon.sleep(began) == frozenset()
     assert 0.15 < time.monotonic() - began < 2.0  # not the 5 s interval
+
+
+def test_only_decide_and_the_runner_write_the_phase() -> None:
+    """``phase=`` (a state given a new phase) appears in ha/decide.py and ha/runner.py only."""
+    package = Path(__file__).resolve().parent.parent / "ha"
+    writers = {path.name for path in package.rglob("*.py") if "phase=" in path.read_text()}
+    assert writers == {"decide.py", "runner.py"}
