@@ -74,7 +74,7 @@ class Runner:
             elif held:
                 sentence = f"{state.case} not resumed: a proxy its finished steps stopped still runs"
                 self.log(f"{sentence}; retried next cycle")
-                outcome = replace(outcome, sentence=sentence)
+                outcome = replace(outcome, state=self.said(outcome.state, sentence), sentence=sentence)
             else:  # StartFailover (already saved as failing_over) or ResumeFailover
                 outcome = self.run(outcome.state)
         return outcome
@@ -196,13 +196,15 @@ class Runner:
         for index in range(state.steps_done, total):
             if self.should_stop():
                 self.log(f"{plan.label} paused before step {index + 1}/{total}: shutting down; a restart resumes it")
-                return Outcome(state, sentence=f"{plan.label} paused before step {index + 1}", marks=plan.marks)
+                sentence = f"{plan.label} paused before step {index + 1}"
+                return Outcome(self.said(state, sentence), sentence=sentence, marks=plan.marks)
             if not self.may_act():
                 self.log(
                     f"{plan.label} stopped before step {index + 1}/{total}: this monitor no longer leads "
                     "(its lease deadline passed); the leader resumes it"
                 )
-                return Outcome(state, sentence=f"{plan.label} stopped before step {index + 1}: not leading")
+                sentence = f"{plan.label} stopped before step {index + 1}: not leading"
+                return Outcome(self.said(state, sentence, refusable=True), sentence=sentence)
             step = plan.steps[index]
             step_started = self.clock()
             try:
@@ -214,14 +216,29 @@ class Runner:
                     return self.abort(state, plan, index, exc)
                 self.log(f"{plan.label} stopped at a safe point before step {index + 1}; it is retried next cycle")
                 failed = Event("step_failed", state.failed_node, state.case, f"step {index + 1}/{total}: {exc}")
-                sentence = f"{plan.label} stopped before step {index + 1}"
-                return Outcome(state, (failed,), sentence, marks=plan.marks)
+                sentence = f"{plan.label} stopped before step {index + 1}: {step.description} failed: {exc}"
+                return Outcome(self.said(state, sentence), (failed,), sentence, marks=plan.marks)
             state = replace(state, steps_done=index + 1)
             self.store.save(state)
             took = f"{(self.clock() - step_started) * 1000:.0f} ms"
             self.log(f"  step {index + 1}/{total} {step.description}: ok ({took})" + (f": {detail}" if detail else ""))
             self._journal(index + 1, step.description, True, step_started, str(detail) if detail else "")
         return self.finish(state, plan, self.clock() - started)
+
+    def said(self, state: DaemonState, sentence: str, refusable: bool = False) -> DaemonState:
+        """Save ``state`` with the sentence that says where the plan stopped (`status` shows it), unless it
+        says so already. ``refusable``: a monitor that no longer leads may find its write refused (the
+        state in etcd is the leader's to write); it is then left as it was."""
+        if state.sentence == sentence:
+            return state
+        told = replace(state, sentence=sentence)
+        try:
+            self.store.save(told)
+        except MysqlhaError:
+            if not refusable:
+                raise
+            return state
+        return told
 
     def _journal(self, number: int, description: str, ok: bool, started: float, detail: str) -> None:
         ms = round((self.clock() - started) * 1000)

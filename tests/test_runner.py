@@ -15,7 +15,8 @@ from test_decide import WALL, classic_config
 from ha import commands
 from ha.config import Config
 from ha.daemon import Adapters, Daemon
-from ha.errors import StepFailed
+from ha.errors import StepFailed, SupervisorError
+from ha.inspect import look, render_text, to_json
 from ha.metrics import Metrics
 from ha.model import DaemonState
 from ha.state import StateStore
@@ -38,6 +39,16 @@ class World:
 
     def events(self) -> list[str]:
         return [event.name for event in self.hooks.events]
+
+    def said(self) -> tuple[str | None, str]:
+        """The sentence the state file holds, and the "last cycle:" row of `mysqlha status`."""
+        state = self.store.load()
+        text = render_text(self.config, look(self.config, self.mysql, self.supervisor, state))  # type: ignore[arg-type]
+        row = next(line for line in text.splitlines() if line.startswith("last cycle: "))
+        assert to_json(self.config, look(self.config, self.mysql, self.supervisor, state))["daemon"]["sentence"] == (  # type: ignore[arg-type]
+            state.sentence
+        )
+        return state.sentence, row
 
     def tools(self) -> commands.Tools:
         return commands.Tools(self.config, self.mysql, self.supervisor, self.store)  # type: ignore[arg-type]
@@ -212,3 +223,34 @@ def test_only_decide_and_the_runner_write_the_phase() -> None:
     package = Path(__file__).resolve().parent.parent / "ha"
     writers = {path.name for path in package.rglob("*.py") if "phase=" in path.read_text()}
     assert writers == {"decide.py", "runner.py"}
+
+
+def test_the_state_file_says_where_a_failing_step_stopped_the_failover(world: World) -> None:
+    """`status` (text and JSON) shows the daemon's last sentence, not "started failover" / "resuming"."""
+    world.cycles(1)
+    world.mysql.down.add("master1")
+    world.mysql.broken["promote"] = StepFailed("2013 Lost connection to master2")
+    sentences = world.cycles(4)
+    stopped = "failover stopped before step 4: promote master2 (without semi-sync: no semi-sync replica is left) failed"
+    assert sentences[2:] == [f"{stopped}: 2013 Lost connection to master2"] * 2, "started, then resumed"
+    assert world.daemon.last_sentence == sentences[-1]
+    assert world.said() == (sentences[-1], f"last cycle: {sentences[-1]} [resuming]")
+    state = world.store.load()
+    assert (state.phase, state.steps_done) == ("failing_over", 3)
+    del world.mysql.broken["promote"]
+    assert world.cycles(1) == ["failover finished! : master2 is new master"]
+    assert world.said()[0] == "failover finished! : master2 is new master"
+
+
+class Unstoppable(FakeSupervisor):
+    def stop(self, names):  # type: ignore[no-untyped-def]
+        raise SupervisorError(f"stop {names[0]}: supervisord did not answer")
+
+
+def test_the_state_file_says_a_resumed_plan_is_held(world: World) -> None:
+    world.mysql.down.add("master1")
+    world.store.save(DaemonState(phase="failing_over", case="master_down", failed_node="master1", steps_done=2))
+    world.daemon.adapters.supervisor = world.supervisor = Unstoppable(world.config)
+    held = "master_down not resumed: a proxy its finished steps stopped still runs"
+    assert world.cycles(1) == [held]
+    assert world.said() == (held, f"last cycle: {held} [resuming]")

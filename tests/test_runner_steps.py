@@ -96,7 +96,9 @@ def test_a_failing_step_stops_at_a_safe_point(failing: int) -> None:
     final = run(FAILING_OVER, run.steps(4, failing=failing))
     assert run.ran == list(range(failing + 1))
     assert (final.phase, final.steps_done) == ("failing_over", failing)
-    assert [s.steps_done for s in run.saved] == list(range(1, failing + 1))
+    assert [s.steps_done for s in run.saved] == [*range(1, failing + 1), failing], "then saved with its sentence"
+    assert final == run.saved[-1]
+    assert final.sentence == f"failover stopped before step {failing + 1}: step{failing} failed: step {failing} broke"
     assert f"  step {failing + 1}/4 step{failing}: FAILED: step {failing} broke" in run.lines
     assert run.lines[-1] == f"failover stopped at a safe point before step {failing + 1}; it is retried next cycle"
 
@@ -134,6 +136,26 @@ def test_should_stop_pauses_before_the_next_step(stop_after: int) -> None:
     assert run.ran == list(range(stop_after))
     assert (final.phase, final.steps_done) == ("failing_over", stop_after)
     assert run.lines[-1].startswith(f"failover paused before step {stop_after + 1}/4")
+    assert final == run.saved[-1] and final.sentence == f"failover paused before step {stop_after + 1}"
+
+
+class Refusing(Store):
+    """The state in etcd as a monitor that no longer leads finds it: every write refused."""
+
+    def save(self, state: DaemonState) -> None:
+        raise MysqlhaError("mon1 does not lead (or its deadline passed): state not written")
+
+
+def test_a_monitor_that_no_longer_leads_says_so_where_it_may() -> None:
+    run = Run()
+    runner = replace(run.runner(), may_act=lambda: not run.ran)
+    outcome = runner.run(FAILING_OVER, failover_plan("master_down", run.steps(3)))
+    assert run.ran == [0] and outcome.sentence == "failover stopped before step 2: not leading"
+    assert outcome.state == run.saved[-1] and outcome.state.sentence == outcome.sentence, "a file store takes it"
+    refused = replace(run.runner(), store=Refusing([]), may_act=lambda: False)
+    outcome = refused.run(FAILING_OVER, failover_plan("master_down", run.steps(3)))
+    assert outcome.state == FAILING_OVER, "etcd refuses a follower's write: the leader's state stays"
+    assert outcome.sentence == "failover stopped before step 1: not leading"
 
 
 @pytest.mark.parametrize(
