@@ -3,8 +3,9 @@ code besides ``decide`` that writes the phase. The daemon and every operator com
 
 Progress is saved after every step, so a restart resumes a plan at the first step not done. A plan
 an operator started that fails before its committing step (the promotion) is undone with the plan's
-own undo list and the state saved before it started comes back; any other failure stops at a safe
-point and the plan is retried next cycle.
+own undo list and the state saved before it started comes back. When the promotion itself fails, its
+own (verified) undo must succeed first, or nothing is undone and the plan stays in progress. Any other
+failure stops at a safe point and the plan is retried next cycle.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from ha.config import Config
 from ha.errors import MysqlhaError
-from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile
+from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile, ResumeFailover
 from ha.mysql import MySQL
 from ha.plans import Marks, Plan, build, finished_line
 from ha.preflight import refusal
@@ -61,7 +62,12 @@ class Runner:
     def apply(self, decision: Decision, before: DaemonState) -> Outcome:
         """After ``decide`` (state lock held): save the state it chose, then do what it asked."""
         state = decision.state
-        if state != before:
+        # a resumed plan saves the state itself wherever it stops or ends (and after every step): saving it
+        # here too would leave "resuming ..." in the file for the length of a step
+        resuming = before.phase == state.phase == "failing_over" and any(
+            isinstance(action, ResumeFailover) for action in decision.actions
+        )
+        if state != before and not resuming:
             self.store.save(state)
         outcome = Outcome(state, sentence=decision.sentence)
         held = False  # a reconcile that could not stop what must not run holds a resumed plan
@@ -226,11 +232,9 @@ class Runner:
         return self.finish(state, plan, self.clock() - started)
 
     def said(self, state: DaemonState, sentence: str, refusable: bool = False) -> DaemonState:
-        """Save ``state`` with the sentence that says where the plan stopped (`status` shows it), unless it
-        says so already. ``refusable``: a monitor that no longer leads may find its write refused (the
-        state in etcd is the leader's to write); it is then left as it was."""
-        if state.sentence == sentence:
-            return state
+        """Save ``state`` with the sentence that says where the plan stopped (`status` shows it).
+        ``refusable``: a monitor that no longer leads may find its write refused (the state in etcd is
+        the leader's to write); it is then left as it was."""
         told = replace(state, sentence=sentence)
         try:
             self.store.save(told)
@@ -275,9 +279,19 @@ class Runner:
 
     def abort(self, state: DaemonState, plan: Plan, failed_at: int, error: MysqlhaError) -> Outcome:
         """Undo a plan that failed before it committed: its undo list, last change first; then the
-        state saved before it started. An undo step that fails leaves the phase ``refused``."""
+        state saved before it started. An undo step that fails leaves the phase ``refused``.
+
+        When the committing step itself failed (a promotion, perhaps half-done), its own undo runs first
+        and must succeed (it verifies the new master is a read-only replica again) before anything else
+        is undone; otherwise nothing else is undone and the plan stays in progress (``not_undone``)."""
         undo = plan.undo_list(failed_at)
-        self.log(f"{plan.label} failed before it committed: undoing {len(undo)} change(s)")
+        failed_step = plan.steps[failed_at]
+        failed = f"step {failed_at + 1}/{len(plan.steps)} {failed_step.description} failed: {error}"
+        if failed_step.commits and failed_step.undo is None:
+            return self.not_undone(state, plan, failed_at, failed, "it has no undo")
+        first = ", that step's own first (verified before anything is made writable)" if failed_step.commits else ""
+        when = "at its committing step" if failed_step.commits else "before it committed"
+        self.log(f"{plan.label} failed {when}: undoing {len(undo)} change(s){first}")
         problems = []
         for number, step in enumerate(undo, 1):
             try:
@@ -285,8 +299,9 @@ class Runner:
                 self.log(f"  undo {number}/{len(undo)} {step.description}: ok" + (f": {detail}" if detail else ""))
             except MysqlhaError as exc:
                 self.log(f"  undo {number}/{len(undo)} {step.description}: FAILED: {exc}")
+                if failed_step.commits and step is failed_step.undo:
+                    return self.not_undone(state, plan, failed_at, failed, f"undoing it failed: {exc}")
                 problems.append(f"{step.description}: {exc}")
-        failed = f"step {failed_at + 1}/{len(plan.steps)} {plan.steps[failed_at].description} failed: {error}"
         previous = state.restored()
         if problems:
             reason = (
@@ -310,3 +325,15 @@ class Runner:
         self.log(sentence)
         self.store.save(final)
         return Outcome(final, sentence=sentence, marks=plan.marks)
+
+    def not_undone(self, state: DaemonState, plan: Plan, failed_at: int, failed: str, why: str) -> Outcome:
+        """The committing step failed and could not be undone: what it left is unknown, so nothing else is
+        undone (the old master stays read-only, no proxy is started); the plan stays in progress at that
+        step and is retried (forward) next cycle. One line says so."""
+        sentence = (
+            f"{plan.label} NOT undone, nothing made writable: {failed}; {why}; it stays in progress and "
+            f"step {failed_at + 1} is retried next cycle"
+        )
+        self.log(sentence)
+        event = Event("step_failed", state.failed_node, state.case, f"{failed}; {why}")
+        return Outcome(self.said(state, sentence), (event,), sentence, marks=plan.marks)

@@ -13,7 +13,7 @@ from fakes import FakeHooks, FakeMySQL, FakeSupervisor
 from test_decide import WALL, classic_config
 
 from ha import commands
-from ha.config import Config
+from ha.config import Config, Node
 from ha.daemon import Adapters, Daemon
 from ha.errors import StepFailed, SupervisorError
 from ha.inspect import look, render_text, to_json
@@ -254,3 +254,61 @@ def test_the_state_file_says_a_resumed_plan_is_held(world: World) -> None:
     held = "master_down not resumed: a proxy its finished steps stopped still runs"
     assert world.cycles(1) == [held]
     assert world.said() == (held, f"last cycle: {held} [resuming]")
+
+
+class LosesPromote(FakeMySQL):
+    """``promote`` gets as far as read_only=OFF on master2, then the connection is lost."""
+
+    def promote(self, node: Node, timeout: float) -> str:
+        super().promote(node, timeout)
+        raise StepFailed(f"2013 Lost connection to {node.name} during the promotion")
+
+
+def test_a_switchover_whose_promotion_fails_half_way_puts_master2_back_before_master1_writes(world: World) -> None:
+    world.cycles(1)
+    before = world.store.load()
+    mysql = world.daemon.adapters.mysql = world.mysql = LosesPromote(world.config)
+    assert commands.switchover(world.tools(), dry_run=False) == 1
+    calls = mysql.calls
+    assert calls[calls.index("promote master2") :] == [
+        "promote master2",
+        "fence master2",
+        "errant master2",
+        "replicate_from master2 master1",
+        "semi_sync_source master1",
+        "make_writable master1",
+    ], "master2 a verified read-only semi-sync replica before master1 takes writes"
+    assert mysql.read_only == {"master1": False, "master2": True, "slave3": True, "slave4": True}
+    assert world.supervisor.running == set(world.config.proxies.normal)
+    state = world.store.load()
+    assert state == replace(before, sentence=state.sentence) and state.sentence is not None
+    assert state.sentence.startswith("switchover aborted and undone (step 4/7 promote master2 failed: 2013 Lost")
+
+
+def test_a_switchover_whose_promotion_fails_with_master2_gone_makes_nothing_writable(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """master2's state unknown: master1 stays read-only, no proxy started, the switchover stays in
+    progress; once master2 answers the daemon goes on with it."""
+    world.cycles(1)
+    mysql = world.daemon.adapters.mysql = world.mysql = LosesPromote(world.config)
+
+    def gone(node: Node, timeout: float) -> str:
+        mysql.down.add(node.name)  # master2 dies during the promotion
+        return LosesPromote.promote(mysql, node, timeout)
+
+    mysql.promote = gone  # type: ignore[method-assign]
+    assert commands.switchover(world.tools(), dry_run=False) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert mysql.calls[-2:] == ["promote master2", "fence master2"], "no undo after master2's failed"
+    assert mysql.read_only["master1"] is True, "master1 stays fenced"
+    assert world.supervisor.running == set(), "no proxy started: no write path"
+    state = world.store.load()
+    assert (state.phase, state.case, state.steps_done) == ("failing_over", "switchover", 3)
+    assert out[-1] == state.sentence
+    assert out[-1].startswith("switchover NOT undone, nothing made writable: step 4/7 promote master2 failed")
+    assert "undoing it failed: 2003 Can't connect to master2" in out[-1]
+    back = world.daemon.adapters.mysql = FakeMySQL(world.config)  # master2 answers, and promotes
+    back.read_only = dict(mysql.read_only)
+    assert world.cycles(1)[0].startswith("switchover finished"), "resumed forward once master2 answers"
+    assert back.calls[0] == "promote master2" and world.store.load().phase == "switched_over"

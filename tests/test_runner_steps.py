@@ -184,8 +184,16 @@ SWITCHING = replace(
 )
 
 
-def operator_plan(run: Run, count: int, failing: int | None, commits_at: int, broken_undo: int | None = None) -> Plan:
-    """``count`` steps; step ``commits_at`` commits; every step before it has an undo."""
+def operator_plan(
+    run: Run,
+    count: int,
+    failing: int | None,
+    commits_at: int,
+    broken_undo: int | None = None,
+    commit_undo: bool = False,
+) -> Plan:
+    """``count`` steps; step ``commits_at`` commits; every step before it has an undo (``commit_undo``:
+    the committing step too, as a promotion has)."""
 
     def undo(index: int) -> None:
         run.undone.append(index)
@@ -193,14 +201,15 @@ def operator_plan(run: Run, count: int, failing: int | None, commits_at: int, br
             raise StepFailed(f"undo {index} broke")
 
     steps = run.steps(count, failing)
+    last = commits_at + 1 if commit_undo else commits_at
     with_undo = [
-        replace(step, undo=Step(f"undo{i}", lambda i=i: undo(i)) if i < commits_at else None, commits=i == commits_at)
+        replace(step, undo=Step(f"undo{i}", lambda i=i: undo(i)) if i < last else None, commits=i == commits_at)
         for i, step in enumerate(steps)
     ]
     return Plan("switchover", tuple(with_undo), "switched_over", True, "switchover: 5 steps", "switchover")
 
 
-@pytest.mark.parametrize("failing", [0, 1, 2, 3])
+@pytest.mark.parametrize("failing", [0, 1, 2])
 def test_a_failure_before_the_commit_undoes_last_change_first_and_restores_the_previous_state(failing: int) -> None:
     run = Run()
     outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing, commits_at=3))
@@ -210,6 +219,47 @@ def test_a_failure_before_the_commit_undoes_last_change_first_and_restores_the_p
     assert run.lines[-1] == outcome.sentence
     assert outcome.sentence.startswith(f"switchover aborted and undone (step {failing + 1}/5 step{failing} failed")
     assert outcome.sentence.endswith("automatic failover armed")
+
+
+def test_a_failed_committing_step_is_undone_by_its_own_undo_first() -> None:
+    """A promotion that failed may have detached and unfenced the new master: its undo (verified) runs
+    before the old master is made writable again, then the rest, and the previous state comes back."""
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing=3, commits_at=3, commit_undo=True))
+    assert run.undone == [3, 2, 1, 0]
+    assert outcome.state == run.saved[-1] == replace(ARMED, sentence=outcome.sentence)
+    assert (
+        "switchover failed at its committing step: undoing 4 change(s), that step's own first (verified before "
+        "anything is made writable)"
+    ) in run.lines
+    assert outcome.sentence.startswith("switchover aborted and undone (step 4/5 step3 failed: step 3 broke)")
+
+
+@pytest.mark.parametrize(("commit_undo", "why"), [(True, "undoing it failed: undo 3 broke"), (False, "it has no undo")])
+def test_a_failed_committing_step_that_cannot_be_undone_stops_with_nothing_made_writable(
+    commit_undo: bool, why: str
+) -> None:
+    """Its state unknown (the new master unreachable, or its undo missing): no other undo runs (the old
+    master stays read-only), the plan stays in progress at that step, retried next cycle; one line."""
+    run = Run()
+    outcome = run.runner().run(
+        SWITCHING, operator_plan(run, 5, failing=3, commits_at=3, broken_undo=3, commit_undo=commit_undo)
+    )
+    assert run.undone == ([3] if commit_undo else []), "nothing after the committing step's own undo"
+    state = outcome.state
+    assert (state.phase, state.case, state.steps_done, state.previous) == (
+        "failing_over",
+        "switchover",
+        3,
+        SWITCHING.previous,
+    ), "resumable: the previous state is kept for a later abort"
+    assert state == run.saved[-1] and state.sentence == outcome.sentence == run.lines[-1]
+    assert outcome.sentence == (
+        f"switchover NOT undone, nothing made writable: step 4/5 step3 failed: step 3 broke; {why}; "
+        "it stays in progress and step 4 is retried next cycle"
+    )
+    assert [event.name for event in outcome.events] == ["step_failed"] and not outcome.finished
+    assert sum("NOT undone" in line for line in run.lines) == 1
 
 
 def test_a_failure_after_the_commit_is_retried_not_undone() -> None:
