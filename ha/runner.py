@@ -143,11 +143,15 @@ class Runner:
         ready: Callable[[DaemonState], None],
         after: Callable[[], None] | None = None,
         lock_wait: float = 10.0,
+        begin: Callable[[], None] | None = None,
+        ended: Callable[[Outcome], None] | None = None,
     ) -> Outcome:
         """Start the plan of ``case`` under the state lock, as the daemon would, and run it.
 
-        ``ready`` may refuse (raise) after seeing the current state. ``after`` runs, still under the
-        lock, once the plan finished; the runner then re-arms automatic failover.
+        ``ready`` may refuse (raise) after seeing the current state. ``begin`` runs once ``ready`` and
+        the grants check passed, before the plan is saved as started; it may still refuse (raise).
+        ``after`` runs, still under the lock, once the plan finished; the runner then re-arms automatic
+        failover. ``ended`` runs, still under the lock, once the plan returned, finished or not.
         """
         plan = self.plan(case)  # a plan that cannot be built (no replication user) starts nothing
         with self.store.lock(timeout=lock_wait):
@@ -158,6 +162,8 @@ class Runner:
             why = refusal(case, self.config, self.mysql, node if case in FAILOVERS else None)
             if why:  # the monitor user's grants, before step 1
                 raise MysqlhaError(f"not starting {case}, nothing touched: {why}")
+            if begin is not None:
+                begin()
             state = replace(
                 before,
                 phase="failing_over",
@@ -175,6 +181,8 @@ class Runner:
                 armed = DaemonState(sentence=f"{case} finished; automatic failover armed for the new layout")
                 self.store.save(armed)
                 outcome = replace(outcome, state=armed)
+            if ended is not None:
+                ended(outcome)
         return outcome
 
     def rearm(self, check: Callable[[DaemonState], None], lock_wait: float = 10.0) -> DaemonState:
