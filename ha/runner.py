@@ -11,11 +11,11 @@ failure stops at a safe point and the plan is retried next cycle.
 from __future__ import annotations
 
 import time
-import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ha.actions import fence, reconcile
 from ha.config import Config
 from ha.errors import MysqlhaError
 from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile, ResumeFailover
@@ -86,53 +86,12 @@ class Runner:
         return outcome
 
     def reconcile(self, action: Reconcile) -> tuple[tuple[Event, ...], bool]:
-        """Stop, then start (each verified), logged as one line; returns the events and whether a stop
-        failed. Each program on its own, so one that fails does not hold the others; all are retried next
-        cycle. The starts are launched together, then each is waited for."""
-        supervisor, programs = self.supervisor, self.config.proxies.programs
-        stopped, started, problems = [], [], [f"{name} unknown to supervisord" for name in action.unknown]
-        for name in action.stop:
-            try:
-                supervisor.stop([name])
-                stopped.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:
-                problems.append(f"stop {name}: {exc}")
-        launched = []
-        for name in action.start:
-            try:
-                supervisor.start([programs[name]], wait=False)
-                launched.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
-                problems.append(f"start {name}: {exc}")
-        for name in launched:
-            try:
-                supervisor.start([programs[name]])
-                started.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
-                problems.append(f"start {name}: {exc}")
-        done = [f"stopped {', '.join(stopped)}"] if stopped else []
-        done += [f"started {', '.join(started)}"] if started else []
-        events = []
-        if done:
-            line = f"reconciled proxies to {action.target}: {'; '.join(done)}"
-            events.append(Event("proxies_reconciled", None, None, line))
-        else:
-            line = f"proxies NOT reconciled to {action.target}"
-        if problems:
-            line += f"; FAILED: {'; '.join(problems)} (retried next cycle)"
-            events.append(Event("reconcile_failed", None, None, "; ".join(problems)))
-        self.log(line)
-        return tuple(events), len(stopped) < len(action.stop)
+        """Bring the proxies to ``action`` (``ha.actions.reconcile``): the events, and whether a stop failed."""
+        return reconcile(action, self.config, self.supervisor, self.log)
 
     def fence(self, name: str) -> Event:
-        node = self.config.nodes[name]
-        try:
-            detail = self.mysql.fence(node)
-            self.log(f"{node.name} fenced: {detail}")
-            return Event("fencing_done", node.name, None, detail)
-        except MysqlhaError as exc:
-            self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
-            return Event("fencing_failed", node.name, None, str(exc))
+        """Fence an old master that answers writable (``ha.actions.fence``)."""
+        return fence(self.config.nodes[name], self.mysql, self.log)
 
     # -- operator commands -----------------------------------------------------------------------------
 
