@@ -113,9 +113,8 @@ def failover(tools: Tools, accept_data_loss: bool, yes: bool, lock_wait: float |
     done = "finished" if outcome.finished else f"not finished: {outcome.sentence}"
     print(f"failover forced by {by}: {master.name} -> {candidate.name}: {done}")
     hooks = HookRunner(config.hooks, print)
-    hooks.notify(
-        Event("failover_forced", master.name, "master_down", f"forced by {by}; may be lost: {lost or 'none known'}")
-    )
+    detail = f"forced by {by}; may be lost: {lost or 'none known'}; {done}"
+    hooks.notify(Event("failover_forced", master.name, "master_down", detail))
     for event in outcome.events:
         hooks.notify(event)
     hooks.wait_idle(config.hooks.timeout)
