@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ha.analysis import DataRiskRefused, Following, NoQuorum, Resuming
 from ha.coordination import Coordination, Coordinator
-from ha.decide import decide, withheld
+from ha.decide import decide, unrefused, withheld
 from ha.errors import MysqlhaError
 from ha.model import DaemonState, Decision, Event, Fence, ResumeFailover, Snapshot, StartFailover
 from ha.oversight import hold
@@ -63,12 +63,9 @@ def no_quorum(decision: Decision, why: str, again: bool = False) -> Decision:
         )
     if isinstance(decision.analysis, DataRiskRefused):  # a refusal is a decision too: not without etcd
         node = decision.analysis.node
-        kept = tuple(t for t in decision.lines if not t.startswith(f"{node} failing: NOT failing over: "))
         line = f"{node} failing: NOT failing over (master_down): no etcd quorum: {why}"
-        events = tuple(e for e in decision.events if e.name == "failure_detected")
-        state = replace(decision.state, phase="armed", failed_node=None, since=None, reason=None)
-        analysis = NoQuorum(node, why)
-        return replace(decision, state=state, actions=fences, lines=(*kept, line), events=events, analysis=analysis)
+        sentence = f"master_down of {node} neither started nor refused: no etcd quorum"
+        return replace(unrefused(decision, NoQuorum(node, why), line, sentence), actions=fences)
     decision = replace(decision, actions=fences)
     if start is None and not fences and not again:  # said when it begins; a failure says it every cycle
         return replace(decision, lines=(*decision.lines, f"  no etcd quorum: not acting ({why})"))

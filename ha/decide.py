@@ -29,10 +29,8 @@ from ha.analysis import (
     UnreachableFromMonitorOnly,
     WaitingForOperator,
 )
-from ha.config import Config, Node
-from ha.gtid import flavor_of, gtid_covers
-from ha.heartbeat import silence_allowed
-from ha.identity import same_node
+from ha.config import Config
+from ha.evidence import data_risk, still_heard, track_witnesses
 from ha.model import (
     Action,
     Case,
@@ -41,11 +39,9 @@ from ha.model import (
     Event,
     Fence,
     NodeCheck,
-    ReplicaView,
     ResumeFailover,
     Snapshot,
     StartFailover,
-    Witness,
 )
 from ha.quorum import Quorum
 from ha.reconcile import reconciled
@@ -79,19 +75,6 @@ def check_lines(
         lines.append(f"{check.node} answered with an error: MONITORING PROBLEM, not counted as a failure")
         lines.append(f"  {check.error} after {took}; fix the monitoring user or the server's limits")
     return lines
-
-
-def track_witnesses(witnesses: dict[str, Witness], progress: dict[str, list], now: float) -> dict[str, list]:
-    """[heartbeats, received, since]: ``since`` is when either counter last changed (or was first seen)."""
-    tracked = {}
-    for name, witness in witnesses.items():
-        if witness.view is None:
-            continue
-        mark = [witness.view.heartbeats, witness.view.received]
-        old = progress.get(name)
-        read_at = min(witness.view.read_at or now, now)  # when it was read, not when the cycle decided
-        tracked[name] = [*mark, old[2] if old and old[:2] == mark else read_at]
-    return tracked
 
 
 def decide(
@@ -141,6 +124,20 @@ def withheld(decision: Decision, analysis: Analysis, line: str, sentence: str) -
     kept = tuple(replace(e, analysis=analysis.kind) for e in decision.events if e.name != "failover_started")
     actions = tuple(action for action in decision.actions if action is not start)
     return Decision(state, analysis, actions, (*lines, line), sentence, kept)
+
+
+def unrefused(decision: Decision, analysis: Analysis, line: str, sentence: str) -> Decision:
+    """A refusing decision that must not stand after all (no etcd quorum: refusing is the leader's
+    decision too): back to armed, its ``failover_refused`` and its NOT-failing-over line dropped, ``line``
+    said instead; asked again next cycle."""
+    node = getattr(decision.analysis, "node", None)
+    kind = analysis.kind
+    state = replace(
+        decision.state, phase="armed", failed_node=None, since=None, reason=None, analysis=kind, sentence=sentence
+    )
+    lines = tuple(text for text in decision.lines if not text.startswith(f"{node} failing: NOT failing over: "))
+    events = tuple(replace(e, analysis=kind) for e in decision.events if e.name == "failure_detected")
+    return replace(decision, state=state, analysis=analysis, lines=(*lines, line), sentence=sentence, events=events)
 
 
 def _not_started(
@@ -248,49 +245,6 @@ def _decide(snapshot: Snapshot, state: DaemonState, config: Config, now: float, 
     failing = Failing(worst, failures[worst], threshold)
     sentence = f"{worst} failing: {failures[worst]} of {threshold} failed checks"
     return Decision(state, failing, (), tuple(lines), sentence)
-
-
-def still_heard(failed: Node, snapshot: Snapshot, state: DaemonState, config: Config, now: float) -> list[str]:
-    """Replicas replicating *from* ``failed`` (host and port) whose IO thread is connected and that
-    heard from it within what their heartbeat period allows (period + replica_silence)."""
-    heard = []
-    for replica in config.replicas_of(failed.name):
-        witness = snapshot.witnesses.get(replica.name)
-        view = witness.view if witness else None
-        if view is None or view.io_running != "Yes":
-            continue
-        if not same_node(view.source_host, view.source_port, failed.host, failed.port):
-            continue  # it replicates from someone else: it knows nothing about ``failed``
-        quiet = now - state.witness_progress[replica.name][2]
-        allowed = silence_allowed(view, config.failover.replica_silence)
-        if quiet < allowed:
-            heard.append(
-                f"{replica.name}: IO thread connected to {failed.name}, heartbeats/events moved {quiet:.1f} s ago "
-                f"(or first read then); silent for {allowed:g} s before it counts (heartbeat "
-                f"{'off' if view.heartbeat_period in (None, 0) else f'{view.heartbeat_period:g} s'})"
-            )
-    return heard
-
-
-def data_risk(state: DaemonState, view: ReplicaView, config: Config) -> str | None:
-    """Why promoting the candidate could lose acknowledged writes, or None."""
-    master, candidate = config.master.name, config.candidate.name
-    if not state.semi_sync_seen:
-        return (
-            f"{master} was last seen without semi-sync (or with no semi-sync replica), "
-            f"so {candidate} may lack acknowledged writes"
-        )
-    flavor = flavor_of(state.master_position or "")
-    try:
-        covered = not state.master_position or gtid_covers(flavor, view.received, state.master_position)
-    except ValueError as exc:
-        return f"cannot compare {candidate}'s received GTIDs with {master}'s last position: {exc}"
-    if not covered:
-        return (
-            f"{candidate} received {view.received or 'nothing'} but {master} was last seen at "
-            f"{state.master_position}: {candidate} lacks transactions"
-        )
-    return None
 
 
 def _master_down(snapshot: Snapshot, state: DaemonState, config: Config, now: float, lines: list[str]) -> Decision:

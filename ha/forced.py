@@ -3,7 +3,9 @@
 After a refusal (promotion could lose acknowledged writes) or on demand, the operator accepts the
 loss: the command says which GTIDs may be lost (what master1 was last seen at and master2 never
 received), asks for confirmation unless ``--yes``, runs the master_down plan through the runner,
-and records who forced it in the daemon's state, the history and the output.
+and records who forced it, the GTIDs that may be lost and the outcome in the history (the daemon's log
+says it too, from the history, once it sees the new phase) and the output. Nothing is fenced or
+recorded before the state lock is held and the state and the grants are checked.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ha.errors import MysqlhaError
+from ha.errors import MysqlhaError, NodeUnreachable
 from ha.etcdhistory import history_for
 from ha.gtid import flavor_of, gtid_missing
 from ha.hooks import HookRunner
@@ -21,6 +23,7 @@ from ha.oncall import operator_name
 
 if TYPE_CHECKING:
     from ha.commands import Tools
+    from ha.runner import Outcome
 
 FORCEABLE = ("armed", "refused")
 
@@ -45,8 +48,14 @@ def confirm(question: str, answer: Callable[[str], str] = input) -> bool:
     return answer(f"{question} Type yes to go on: ").strip().lower() == "yes"
 
 
-def failover(tools: Tools, accept_data_loss: bool, yes: bool) -> int:
-    """Force case 1 (promote the candidate) after a refusal or on demand."""
+def failover(tools: Tools, accept_data_loss: bool, yes: bool, lock_wait: float | None = None) -> int:
+    """Force case 1 (promote the candidate) after a refusal or on demand.
+
+    Under the state lock, once the state is still what the operator saw and the grants are there: a
+    master1 that still answers is fenced first (one that answers but cannot be fenced stops it all,
+    nothing else touched); then the plan runs, and ``failover_forced`` is recorded with its outcome,
+    still under the lock (so the daemon's next cycle finds it).
+    """
     from ha.commands import LOCK_WAIT
 
     config = tools.config
@@ -66,35 +75,45 @@ def failover(tools: Tools, accept_data_loss: bool, yes: bool) -> int:
         print("not failing over")
         return 1
     by = operator_name()
+    history = history_for(config)
 
     def ready(current: DaemonState) -> None:
         if (current.phase, current.reason) != (state.phase, state.reason):
             raise MysqlhaError(f"the daemon's state changed to {current.phase}; run the command again")
 
-    try:  # a master that still answers must not take writes any more (the daemon fences it too, later)
-        tools.mysql.fence(master)
-        print(f"{master.name} answers: fenced (read_only=ON) before promoting {candidate.name}")
-    except MysqlhaError:
-        pass  # down, as after a refusal: nothing to fence
-    history = history_for(config)
-    detail = f"forced by {by}; may be lost: {lost or 'none known'}"
-    history.record("failover_forced", node=master.name, case="master_down", by=by, why=why, lost_gtids=lost)
-    print(f"failover forced by {by}: {master.name} -> {candidate.name}")
+    def fence_master() -> None:
+        """A master that still answers must not take writes any more (the daemon would fence it later)."""
+        try:
+            detail = tools.mysql.fence(master)
+        except NodeUnreachable as exc:
+            print(f"{master.name} not fenced: it does not answer ({exc})")
+            return
+        except MysqlhaError as exc:
+            raise MysqlhaError(
+                f"not failing over: {master.name} answers but could not be fenced ({exc}); it may still take "
+                f"writes while {candidate.name} would: stop {master.name} or fix the error, then run the command again"
+            ) from exc
+        print(f"{master.name} answers: fenced ({detail}) before promoting {candidate.name}")
+
+    def record(outcome: Outcome) -> None:
+        forced = {"node": master.name, "case": "master_down", "by": by, "lost_gtids": lost}
+        try:
+            history.record("failover_forced", **forced, why=why, outcome=outcome.sentence)
+            if outcome.finished:
+                steps = list(runner.journal)
+                took = sum(step["ms"] for step in steps)
+                history.record("failover", **forced, why=f"forced: {why}", steps=steps, took_ms=took)
+        except (OSError, MysqlhaError) as exc:
+            print(f"history: cannot record the forced failover: {exc}")
+
     runner = tools.runner()
-    outcome = runner.operate("master_down", master.name, ready, None, LOCK_WAIT)
-    if outcome.finished:
-        steps = list(runner.journal)
-        history.record(
-            "failover",
-            node=master.name,
-            case="master_down",
-            by=by,
-            why=f"forced: {why}",
-            lost_gtids=lost,
-            steps=steps,
-            took_ms=sum(step["ms"] for step in steps),
-        )
+    outcome = runner.operate(
+        "master_down", master.name, ready, None, LOCK_WAIT if lock_wait is None else lock_wait, fence_master, record
+    )
+    done = "finished" if outcome.finished else f"not finished: {outcome.sentence}"
+    print(f"failover forced by {by}: {master.name} -> {candidate.name}: {done}")
     hooks = HookRunner(config.hooks, print)
+    detail = f"forced by {by}; may be lost: {lost or 'none known'}; {done}"
     hooks.notify(Event("failover_forced", master.name, "master_down", detail))
     for event in outcome.events:
         hooks.notify(event)

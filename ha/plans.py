@@ -2,8 +2,11 @@
 
 Building a plan touches nothing; ``ha.runner`` runs it. A plan an operator starts (switchover,
 rejoin, failback) can be aborted: each step that changes the layout names its ``undo``, and the
-step that makes the new master writable ``commits`` (after it the plan only goes forward). The
-automatic failovers are never undone: a failed step is retried next cycle.
+step that makes the new master writable ``commits`` (after it the plan only goes forward). That
+step may fail half-done (the new master detached, even writable): its own undo puts the new master
+back as a read-only semi-sync replica and verifies it, and only then may the rest be undone (the
+old master made writable again). The automatic failovers are never undone: a failed step is
+retried next cycle.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ class Step:
     description: str
     run: Callable[[], object]
     undo: Step | None = None  # puts back what this step changed (also run when this step itself failed)
-    commits: bool = False  # once done, the plan cannot be undone: it is finished instead
+    # once done, the plan cannot be undone: it is finished instead. When it fails, its undo must succeed
+    # before any other undo runs (none: the plan is not undone, it stays in progress)
+    commits: bool = False
     moves: Moves = field(default_factory=Moves)  # what it does to the proxies (the layout a resumed plan reconciles to)
 
 
@@ -238,7 +243,7 @@ class Operations:
                 f"wait until {new.name} applied everything {old.name} wrote",
                 lambda: mysql.wait_position(new, mysql.position(old), timeout),
             ),
-            Step(f"promote {new.name}", lambda: mysql.promote(new, timeout), commits=True),
+            Step(f"promote {new.name}", lambda: mysql.promote(new, timeout), self.unpromote(new, old), commits=True),
             Step(
                 f"make {old.name} a semi-sync replica of {new.name}",
                 lambda: mysql.replicate_from(old, new, credentials, timeout, semi_sync=True),
@@ -246,6 +251,25 @@ class Operations:
             Step(f"turn semi-sync on at {new.name}", lambda: mysql.semi_sync_source(new, timeout)),
             Step(f"start {', '.join(start)}", start_new, moves=Moves(start=start)),
         ]
+
+    def unpromote(self, node: Node, source: Node) -> Step:
+        """Undo a promotion of ``node`` that failed, perhaps half-way (``promote`` may have stopped and reset
+        its replication and turned read_only off): fence it, refuse when it holds writes ``source`` lacks,
+        make it ``source``'s semi-sync replica again and wait until ``source`` has a semi-sync replica. Any
+        failure here (``node`` unreachable: its state unknown) raises, and nothing else is undone."""
+        mysql = self.mysql
+        timeout = self.config.failover.catchup_timeout
+        credentials = _credentials(self.config)
+
+        def run() -> str:
+            mysql.fence(node)
+            missing = mysql.errant(node, source)
+            if missing:
+                raise StepFailed(f"{node.name} holds transactions {source.name} lacks ({missing})")
+            replicating = mysql.replicate_from(node, source, credentials, timeout, semi_sync=True)
+            return f"{node.name} read_only=ON, {replicating}; {source.name}: {mysql.semi_sync_source(source, timeout)}"
+
+        return Step(f"make {node.name} a read-only semi-sync replica of {source.name} again", run)
 
     def rejoin(self, node: Node, master: Node) -> list[Step]:
         """Bring a returning ``node`` back as ``master``'s semi-sync replica, refusing errant transactions.

@@ -3,21 +3,22 @@ code besides ``decide`` that writes the phase. The daemon and every operator com
 
 Progress is saved after every step, so a restart resumes a plan at the first step not done. A plan
 an operator started that fails before its committing step (the promotion) is undone with the plan's
-own undo list and the state saved before it started comes back; any other failure stops at a safe
-point and the plan is retried next cycle.
+own undo list and the state saved before it started comes back. When the promotion itself fails, its
+own (verified) undo must succeed first, or nothing is undone and the plan stays in progress. Any other
+failure stops at a safe point and the plan is retried next cycle.
 """
 
 from __future__ import annotations
 
 import time
-import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ha.actions import fence, reconcile
 from ha.config import Config
 from ha.errors import MysqlhaError
-from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile
+from ha.model import Case, DaemonState, Decision, Event, Fence, Reconcile, ResumeFailover
 from ha.mysql import MySQL
 from ha.plans import Marks, Plan, build, finished_line
 from ha.preflight import refusal
@@ -61,7 +62,12 @@ class Runner:
     def apply(self, decision: Decision, before: DaemonState) -> Outcome:
         """After ``decide`` (state lock held): save the state it chose, then do what it asked."""
         state = decision.state
-        if state != before:
+        # a resumed plan saves the state itself wherever it stops or ends (and after every step): saving it
+        # here too would leave "resuming ..." in the file for the length of a step
+        resuming = before.phase == state.phase == "failing_over" and any(
+            isinstance(action, ResumeFailover) for action in decision.actions
+        )
+        if state != before and not resuming:
             self.store.save(state)
         outcome = Outcome(state, sentence=decision.sentence)
         held = False  # a reconcile that could not stop what must not run holds a resumed plan
@@ -74,59 +80,18 @@ class Runner:
             elif held:
                 sentence = f"{state.case} not resumed: a proxy its finished steps stopped still runs"
                 self.log(f"{sentence}; retried next cycle")
-                outcome = replace(outcome, sentence=sentence)
+                outcome = replace(outcome, state=self.said(outcome.state, sentence), sentence=sentence)
             else:  # StartFailover (already saved as failing_over) or ResumeFailover
                 outcome = self.run(outcome.state)
         return outcome
 
     def reconcile(self, action: Reconcile) -> tuple[tuple[Event, ...], bool]:
-        """Stop, then start (each verified), logged as one line; returns the events and whether a stop
-        failed. Each program on its own, so one that fails does not hold the others; all are retried next
-        cycle. The starts are launched together, then each is waited for."""
-        supervisor, programs = self.supervisor, self.config.proxies.programs
-        stopped, started, problems = [], [], [f"{name} unknown to supervisord" for name in action.unknown]
-        for name in action.stop:
-            try:
-                supervisor.stop([name])
-                stopped.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:
-                problems.append(f"stop {name}: {exc}")
-        launched = []
-        for name in action.start:
-            try:
-                supervisor.start([programs[name]], wait=False)
-                launched.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
-                problems.append(f"start {name}: {exc}")
-        for name in launched:
-            try:
-                supervisor.start([programs[name]])
-                started.append(name)
-            except (MysqlhaError, xmlrpc.client.Fault) as exc:  # a Fault: supervisord shutting down
-                problems.append(f"start {name}: {exc}")
-        done = [f"stopped {', '.join(stopped)}"] if stopped else []
-        done += [f"started {', '.join(started)}"] if started else []
-        events = []
-        if done:
-            line = f"reconciled proxies to {action.target}: {'; '.join(done)}"
-            events.append(Event("proxies_reconciled", None, None, line))
-        else:
-            line = f"proxies NOT reconciled to {action.target}"
-        if problems:
-            line += f"; FAILED: {'; '.join(problems)} (retried next cycle)"
-            events.append(Event("reconcile_failed", None, None, "; ".join(problems)))
-        self.log(line)
-        return tuple(events), len(stopped) < len(action.stop)
+        """Bring the proxies to ``action`` (``ha.actions.reconcile``): the events, and whether a stop failed."""
+        return reconcile(action, self.config, self.supervisor, self.log)
 
     def fence(self, name: str) -> Event:
-        node = self.config.nodes[name]
-        try:
-            detail = self.mysql.fence(node)
-            self.log(f"{node.name} fenced: {detail}")
-            return Event("fencing_done", node.name, None, detail)
-        except MysqlhaError as exc:
-            self.log(f"{node.name} fencing FAILED: {exc}; retrying next cycle")
-            return Event("fencing_failed", node.name, None, str(exc))
+        """Fence an old master that answers writable (``ha.actions.fence``)."""
+        return fence(self.config.nodes[name], self.mysql, self.log)
 
     # -- operator commands -----------------------------------------------------------------------------
 
@@ -137,11 +102,15 @@ class Runner:
         ready: Callable[[DaemonState], None],
         after: Callable[[], None] | None = None,
         lock_wait: float = 10.0,
+        begin: Callable[[], None] | None = None,
+        ended: Callable[[Outcome], None] | None = None,
     ) -> Outcome:
         """Start the plan of ``case`` under the state lock, as the daemon would, and run it.
 
-        ``ready`` may refuse (raise) after seeing the current state. ``after`` runs, still under the
-        lock, once the plan finished; the runner then re-arms automatic failover.
+        ``ready`` may refuse (raise) after seeing the current state. ``begin`` runs once ``ready`` and
+        the grants check passed, before the plan is saved as started; it may still refuse (raise).
+        ``after`` runs, still under the lock, once the plan finished; the runner then re-arms automatic
+        failover. ``ended`` runs, still under the lock, once the plan returned, finished or not.
         """
         plan = self.plan(case)  # a plan that cannot be built (no replication user) starts nothing
         with self.store.lock(timeout=lock_wait):
@@ -152,6 +121,8 @@ class Runner:
             why = refusal(case, self.config, self.mysql, node if case in FAILOVERS else None)
             if why:  # the monitor user's grants, before step 1
                 raise MysqlhaError(f"not starting {case}, nothing touched: {why}")
+            if begin is not None:
+                begin()
             state = replace(
                 before,
                 phase="failing_over",
@@ -169,6 +140,8 @@ class Runner:
                 armed = DaemonState(sentence=f"{case} finished; automatic failover armed for the new layout")
                 self.store.save(armed)
                 outcome = replace(outcome, state=armed)
+            if ended is not None:
+                ended(outcome)
         return outcome
 
     def rearm(self, check: Callable[[DaemonState], None], lock_wait: float = 10.0) -> DaemonState:
@@ -196,13 +169,15 @@ class Runner:
         for index in range(state.steps_done, total):
             if self.should_stop():
                 self.log(f"{plan.label} paused before step {index + 1}/{total}: shutting down; a restart resumes it")
-                return Outcome(state, sentence=f"{plan.label} paused before step {index + 1}", marks=plan.marks)
+                sentence = f"{plan.label} paused before step {index + 1}"
+                return Outcome(self.said(state, sentence), sentence=sentence, marks=plan.marks)
             if not self.may_act():
                 self.log(
                     f"{plan.label} stopped before step {index + 1}/{total}: this monitor no longer leads "
                     "(its lease deadline passed); the leader resumes it"
                 )
-                return Outcome(state, sentence=f"{plan.label} stopped before step {index + 1}: not leading")
+                sentence = f"{plan.label} stopped before step {index + 1}: not leading"
+                return Outcome(self.said(state, sentence, refusable=True), sentence=sentence)
             step = plan.steps[index]
             step_started = self.clock()
             try:
@@ -214,14 +189,27 @@ class Runner:
                     return self.abort(state, plan, index, exc)
                 self.log(f"{plan.label} stopped at a safe point before step {index + 1}; it is retried next cycle")
                 failed = Event("step_failed", state.failed_node, state.case, f"step {index + 1}/{total}: {exc}")
-                sentence = f"{plan.label} stopped before step {index + 1}"
-                return Outcome(state, (failed,), sentence, marks=plan.marks)
+                sentence = f"{plan.label} stopped before step {index + 1}: {step.description} failed: {exc}"
+                return Outcome(self.said(state, sentence), (failed,), sentence, marks=plan.marks)
             state = replace(state, steps_done=index + 1)
             self.store.save(state)
             took = f"{(self.clock() - step_started) * 1000:.0f} ms"
             self.log(f"  step {index + 1}/{total} {step.description}: ok ({took})" + (f": {detail}" if detail else ""))
             self._journal(index + 1, step.description, True, step_started, str(detail) if detail else "")
         return self.finish(state, plan, self.clock() - started)
+
+    def said(self, state: DaemonState, sentence: str, refusable: bool = False) -> DaemonState:
+        """Save ``state`` with the sentence that says where the plan stopped (`status` shows it).
+        ``refusable``: a monitor that no longer leads may find its write refused (the state in etcd is
+        the leader's to write); it is then left as it was."""
+        told = replace(state, sentence=sentence)
+        try:
+            self.store.save(told)
+        except MysqlhaError:
+            if not refusable:
+                raise
+            return state
+        return told
 
     def _journal(self, number: int, description: str, ok: bool, started: float, detail: str) -> None:
         ms = round((self.clock() - started) * 1000)
@@ -258,9 +246,19 @@ class Runner:
 
     def abort(self, state: DaemonState, plan: Plan, failed_at: int, error: MysqlhaError) -> Outcome:
         """Undo a plan that failed before it committed: its undo list, last change first; then the
-        state saved before it started. An undo step that fails leaves the phase ``refused``."""
+        state saved before it started. An undo step that fails leaves the phase ``refused``.
+
+        When the committing step itself failed (a promotion, perhaps half-done), its own undo runs first
+        and must succeed (it verifies the new master is a read-only replica again) before anything else
+        is undone; otherwise nothing else is undone and the plan stays in progress (``not_undone``)."""
         undo = plan.undo_list(failed_at)
-        self.log(f"{plan.label} failed before it committed: undoing {len(undo)} change(s)")
+        failed_step = plan.steps[failed_at]
+        failed = f"step {failed_at + 1}/{len(plan.steps)} {failed_step.description} failed: {error}"
+        if failed_step.commits and failed_step.undo is None:
+            return self.not_undone(state, plan, failed_at, failed, "it has no undo")
+        first = ", that step's own first (verified before anything is made writable)" if failed_step.commits else ""
+        when = "at its committing step" if failed_step.commits else "before it committed"
+        self.log(f"{plan.label} failed {when}: undoing {len(undo)} change(s){first}")
         problems = []
         for number, step in enumerate(undo, 1):
             try:
@@ -268,8 +266,9 @@ class Runner:
                 self.log(f"  undo {number}/{len(undo)} {step.description}: ok" + (f": {detail}" if detail else ""))
             except MysqlhaError as exc:
                 self.log(f"  undo {number}/{len(undo)} {step.description}: FAILED: {exc}")
+                if failed_step.commits and step is failed_step.undo:
+                    return self.not_undone(state, plan, failed_at, failed, f"undoing it failed: {exc}")
                 problems.append(f"{step.description}: {exc}")
-        failed = f"step {failed_at + 1}/{len(plan.steps)} {plan.steps[failed_at].description} failed: {error}"
         previous = state.restored()
         if problems:
             reason = (
@@ -293,3 +292,15 @@ class Runner:
         self.log(sentence)
         self.store.save(final)
         return Outcome(final, sentence=sentence, marks=plan.marks)
+
+    def not_undone(self, state: DaemonState, plan: Plan, failed_at: int, failed: str, why: str) -> Outcome:
+        """The committing step failed and could not be undone: what it left is unknown, so nothing else is
+        undone (the old master stays read-only, no proxy is started); the plan stays in progress at that
+        step and is retried (forward) next cycle. One line says so."""
+        sentence = (
+            f"{plan.label} NOT undone, nothing made writable: {failed}; {why}; it stays in progress and "
+            f"step {failed_at + 1} is retried next cycle"
+        )
+        self.log(sentence)
+        event = Event("step_failed", state.failed_node, state.case, f"{failed}; {why}")
+        return Outcome(self.said(state, sentence), (event,), sentence, marks=plan.marks)

@@ -69,3 +69,5 @@ def test_without_etcd_no_refusal_either() -> None:
     assert held.analysis.kind == "no_quorum" and held.state.phase == "armed"
     assert held.lines[-1] == "master1 failing: NOT failing over (master_down): no etcd quorum: etcd gone"
     assert [e.name for e in held.events] == []
+    assert (held.state.reason, held.state.analysis) == (None, "no_quorum")
+    assert held.state.sentence == held.sentence == "master_down of master1 neither started nor refused: no etcd quorum"

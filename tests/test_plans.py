@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes import FakeMySQL, FakeSupervisor
 from test_decide import CLASSIC, classic_config
 
-from ha.config import parse_config
+from ha.config import Node, parse_config
+from ha.errors import MysqlhaError, NodeUnreachable, StepFailed
 from ha.plans import build
 from ha.swap import swapped
 
@@ -101,6 +103,66 @@ def test_a_switchover_failing_before_the_promotion_is_undone_explicitly() -> Non
     plan = build("switchover", classic_config(), Untouchable(), Untouchable())  # type: ignore[arg-type]
     promote = position([step.description for step in plan.steps], "promote master2")
     assert plan.abortable and not plan.committed(promote) and plan.committed(promote + 1)
+
+
+def test_a_failed_promotion_is_undone_first_by_making_the_new_master_a_replica_again() -> None:
+    """``promote`` may have detached master2 and made it writable before it failed: before master1 is made
+    writable again, master2 is fenced, checked for writes master1 lacks, and replicates from master1
+    with semi-sync, which master1 must see."""
+    assert undo_of("switchover", "promote master2") == [
+        "make master2 a read-only semi-sync replica of master1 again",
+        "start mysql-proxy-master1, mysql-proxy-master2, mysql-proxy-slave1, mysql-proxy-slave2",
+        "make master1 writable again",
+    ]
+    assert (
+        undo_of("failback_master", "promote master1")[0]
+        == "make master1 a read-only semi-sync replica of master2 again"
+    )
+    config = classic_config()
+    mysql = FakeMySQL(config)
+    plan = build("switchover", config, mysql, FakeSupervisor(config))  # type: ignore[arg-type]
+    promote = next(step for step in plan.steps if step.commits)
+    assert promote.undo is not None
+    mysql.read_only["master2"] = False  # the promotion got that far
+    detail = promote.undo.run()
+    assert mysql.calls == [
+        "fence master2",
+        "errant master2",
+        "replicate_from master2 master1",
+        "semi_sync_source master1",
+    ]
+    assert mysql.read_only["master2"] is True
+    assert detail == "master2 read_only=ON, replicating from master1; master1: semi-sync on"
+
+
+@pytest.mark.parametrize(
+    ("broken", "error", "calls"),
+    [
+        ("fence", NodeUnreachable("2003 Can't connect to master2"), ["fence master2"]),
+        ("errant", None, ["fence master2", "errant master2"]),
+        ("semi_sync_source", StepFailed("master1: semi-sync not on with a replica after 30 s"), None),
+    ],
+)
+def test_the_undo_of_a_promotion_fails_when_it_cannot_verify(
+    broken: str, error: MysqlhaError | None, calls: list[str] | None
+) -> None:
+    config = classic_config()
+    mysql = Errant(config) if broken == "errant" else FakeMySQL(config)
+    if error is not None:
+        mysql.broken[broken] = error
+    plan = build("switchover", config, mysql, FakeSupervisor(config))  # type: ignore[arg-type]
+    undo = next(step for step in plan.steps if step.commits).undo
+    assert undo is not None
+    with pytest.raises(MysqlhaError):
+        undo.run()
+    if calls is not None:
+        assert mysql.calls == calls, "nothing after what failed"
+
+
+class Errant(FakeMySQL):
+    def errant(self, node: Node, source: Node) -> str:
+        super().errant(node, source)
+        return "0-2-1"
 
 
 def test_failback_undo_gives_master2_back_its_writes_and_proxies() -> None:

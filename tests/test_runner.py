@@ -13,9 +13,10 @@ from fakes import FakeHooks, FakeMySQL, FakeSupervisor
 from test_decide import WALL, classic_config
 
 from ha import commands
-from ha.config import Config
+from ha.config import Config, Node
 from ha.daemon import Adapters, Daemon
-from ha.errors import StepFailed
+from ha.errors import StepFailed, SupervisorError
+from ha.inspect import look, render_text, to_json
 from ha.metrics import Metrics
 from ha.model import DaemonState
 from ha.state import StateStore
@@ -38,6 +39,16 @@ class World:
 
     def events(self) -> list[str]:
         return [event.name for event in self.hooks.events]
+
+    def said(self) -> tuple[str | None, str]:
+        """The sentence the state file holds, and the "last cycle:" row of `mysqlha status`."""
+        state = self.store.load()
+        text = render_text(self.config, look(self.config, self.mysql, self.supervisor, state))  # type: ignore[arg-type]
+        row = next(line for line in text.splitlines() if line.startswith("last cycle: "))
+        assert to_json(self.config, look(self.config, self.mysql, self.supervisor, state))["daemon"]["sentence"] == (  # type: ignore[arg-type]
+            state.sentence
+        )
+        return state.sentence, row
 
     def tools(self) -> commands.Tools:
         return commands.Tools(self.config, self.mysql, self.supervisor, self.store)  # type: ignore[arg-type]
@@ -205,3 +216,99 @@ def test_a_suspect_node_is_rechecked_at_the_recheck_interval(world: World) -> No
     began = time.monotonic()
     assert world.daemon.sleep(began) == frozenset()
     assert 0.15 < time.monotonic() - began < 2.0  # not the 5 s interval
+
+
+def test_only_decide_and_the_runner_write_the_phase() -> None:
+    """``phase=`` (a state given a new phase) appears in ha/decide.py and ha/runner.py only."""
+    package = Path(__file__).resolve().parent.parent / "ha"
+    writers = {path.name for path in package.rglob("*.py") if "phase=" in path.read_text()}
+    assert writers == {"decide.py", "runner.py"}
+
+
+def test_the_state_file_says_where_a_failing_step_stopped_the_failover(world: World) -> None:
+    """`status` (text and JSON) shows the daemon's last sentence, not "started failover" / "resuming"."""
+    world.cycles(1)
+    world.mysql.down.add("master1")
+    world.mysql.broken["promote"] = StepFailed("2013 Lost connection to master2")
+    sentences = world.cycles(4)
+    stopped = "failover stopped before step 4: promote master2 (without semi-sync: no semi-sync replica is left) failed"
+    assert sentences[2:] == [f"{stopped}: 2013 Lost connection to master2"] * 2, "started, then resumed"
+    assert world.daemon.last_sentence == sentences[-1]
+    assert world.said() == (sentences[-1], f"last cycle: {sentences[-1]} [resuming]")
+    state = world.store.load()
+    assert (state.phase, state.steps_done) == ("failing_over", 3)
+    del world.mysql.broken["promote"]
+    assert world.cycles(1) == ["failover finished! : master2 is new master"]
+    assert world.said()[0] == "failover finished! : master2 is new master"
+
+
+class Unstoppable(FakeSupervisor):
+    def stop(self, names):  # type: ignore[no-untyped-def]
+        raise SupervisorError(f"stop {names[0]}: supervisord did not answer")
+
+
+def test_the_state_file_says_a_resumed_plan_is_held(world: World) -> None:
+    world.mysql.down.add("master1")
+    world.store.save(DaemonState(phase="failing_over", case="master_down", failed_node="master1", steps_done=2))
+    world.daemon.adapters.supervisor = world.supervisor = Unstoppable(world.config)
+    held = "master_down not resumed: a proxy its finished steps stopped still runs"
+    assert world.cycles(1) == [held]
+    assert world.said() == (held, f"last cycle: {held} [resuming]")
+
+
+class LosesPromote(FakeMySQL):
+    """``promote`` gets as far as read_only=OFF on master2, then the connection is lost."""
+
+    def promote(self, node: Node, timeout: float) -> str:
+        super().promote(node, timeout)
+        raise StepFailed(f"2013 Lost connection to {node.name} during the promotion")
+
+
+def test_a_switchover_whose_promotion_fails_half_way_puts_master2_back_before_master1_writes(world: World) -> None:
+    world.cycles(1)
+    before = world.store.load()
+    mysql = world.daemon.adapters.mysql = world.mysql = LosesPromote(world.config)
+    assert commands.switchover(world.tools(), dry_run=False) == 1
+    calls = mysql.calls
+    assert calls[calls.index("promote master2") :] == [
+        "promote master2",
+        "fence master2",
+        "errant master2",
+        "replicate_from master2 master1",
+        "semi_sync_source master1",
+        "make_writable master1",
+    ], "master2 a verified read-only semi-sync replica before master1 takes writes"
+    assert mysql.read_only == {"master1": False, "master2": True, "slave3": True, "slave4": True}
+    assert world.supervisor.running == set(world.config.proxies.normal)
+    state = world.store.load()
+    assert state == replace(before, sentence=state.sentence) and state.sentence is not None
+    assert state.sentence.startswith("switchover aborted and undone (step 4/7 promote master2 failed: 2013 Lost")
+
+
+def test_a_switchover_whose_promotion_fails_with_master2_gone_makes_nothing_writable(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """master2's state unknown: master1 stays read-only, no proxy started, the switchover stays in
+    progress; once master2 answers the daemon goes on with it."""
+    world.cycles(1)
+    mysql = world.daemon.adapters.mysql = world.mysql = LosesPromote(world.config)
+
+    def gone(node: Node, timeout: float) -> str:
+        mysql.down.add(node.name)  # master2 dies during the promotion
+        return LosesPromote.promote(mysql, node, timeout)
+
+    mysql.promote = gone  # type: ignore[method-assign]
+    assert commands.switchover(world.tools(), dry_run=False) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert mysql.calls[-2:] == ["promote master2", "fence master2"], "no undo after master2's failed"
+    assert mysql.read_only["master1"] is True, "master1 stays fenced"
+    assert world.supervisor.running == set(), "no proxy started: no write path"
+    state = world.store.load()
+    assert (state.phase, state.case, state.steps_done) == ("failing_over", "switchover", 3)
+    assert out[-1] == state.sentence
+    assert out[-1].startswith("switchover NOT undone, nothing made writable: step 4/7 promote master2 failed")
+    assert "undoing it failed: 2003 Can't connect to master2" in out[-1]
+    back = world.daemon.adapters.mysql = FakeMySQL(world.config)  # master2 answers, and promotes
+    back.read_only = dict(mysql.read_only)
+    assert world.cycles(1)[0].startswith("switchover finished"), "resumed forward once master2 answers"
+    assert back.calls[0] == "promote master2" and world.store.load().phase == "switched_over"

@@ -96,7 +96,9 @@ def test_a_failing_step_stops_at_a_safe_point(failing: int) -> None:
     final = run(FAILING_OVER, run.steps(4, failing=failing))
     assert run.ran == list(range(failing + 1))
     assert (final.phase, final.steps_done) == ("failing_over", failing)
-    assert [s.steps_done for s in run.saved] == list(range(1, failing + 1))
+    assert [s.steps_done for s in run.saved] == [*range(1, failing + 1), failing], "then saved with its sentence"
+    assert final == run.saved[-1]
+    assert final.sentence == f"failover stopped before step {failing + 1}: step{failing} failed: step {failing} broke"
     assert f"  step {failing + 1}/4 step{failing}: FAILED: step {failing} broke" in run.lines
     assert run.lines[-1] == f"failover stopped at a safe point before step {failing + 1}; it is retried next cycle"
 
@@ -134,6 +136,26 @@ def test_should_stop_pauses_before_the_next_step(stop_after: int) -> None:
     assert run.ran == list(range(stop_after))
     assert (final.phase, final.steps_done) == ("failing_over", stop_after)
     assert run.lines[-1].startswith(f"failover paused before step {stop_after + 1}/4")
+    assert final == run.saved[-1] and final.sentence == f"failover paused before step {stop_after + 1}"
+
+
+class Refusing(Store):
+    """The state in etcd as a monitor that no longer leads finds it: every write refused."""
+
+    def save(self, state: DaemonState) -> None:
+        raise MysqlhaError("mon1 does not lead (or its deadline passed): state not written")
+
+
+def test_a_monitor_that_no_longer_leads_says_so_where_it_may() -> None:
+    run = Run()
+    runner = replace(run.runner(), may_act=lambda: not run.ran)
+    outcome = runner.run(FAILING_OVER, failover_plan("master_down", run.steps(3)))
+    assert run.ran == [0] and outcome.sentence == "failover stopped before step 2: not leading"
+    assert outcome.state == run.saved[-1] and outcome.state.sentence == outcome.sentence, "a file store takes it"
+    refused = replace(run.runner(), store=Refusing([]), may_act=lambda: False)
+    outcome = refused.run(FAILING_OVER, failover_plan("master_down", run.steps(3)))
+    assert outcome.state == FAILING_OVER, "etcd refuses a follower's write: the leader's state stays"
+    assert outcome.sentence == "failover stopped before step 1: not leading"
 
 
 @pytest.mark.parametrize(
@@ -162,8 +184,16 @@ SWITCHING = replace(
 )
 
 
-def operator_plan(run: Run, count: int, failing: int | None, commits_at: int, broken_undo: int | None = None) -> Plan:
-    """``count`` steps; step ``commits_at`` commits; every step before it has an undo."""
+def operator_plan(
+    run: Run,
+    count: int,
+    failing: int | None,
+    commits_at: int,
+    broken_undo: int | None = None,
+    commit_undo: bool = False,
+) -> Plan:
+    """``count`` steps; step ``commits_at`` commits; every step before it has an undo (``commit_undo``:
+    the committing step too, as a promotion has)."""
 
     def undo(index: int) -> None:
         run.undone.append(index)
@@ -171,14 +201,15 @@ def operator_plan(run: Run, count: int, failing: int | None, commits_at: int, br
             raise StepFailed(f"undo {index} broke")
 
     steps = run.steps(count, failing)
+    last = commits_at + 1 if commit_undo else commits_at
     with_undo = [
-        replace(step, undo=Step(f"undo{i}", lambda i=i: undo(i)) if i < commits_at else None, commits=i == commits_at)
+        replace(step, undo=Step(f"undo{i}", lambda i=i: undo(i)) if i < last else None, commits=i == commits_at)
         for i, step in enumerate(steps)
     ]
     return Plan("switchover", tuple(with_undo), "switched_over", True, "switchover: 5 steps", "switchover")
 
 
-@pytest.mark.parametrize("failing", [0, 1, 2, 3])
+@pytest.mark.parametrize("failing", [0, 1, 2])
 def test_a_failure_before_the_commit_undoes_last_change_first_and_restores_the_previous_state(failing: int) -> None:
     run = Run()
     outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing, commits_at=3))
@@ -188,6 +219,47 @@ def test_a_failure_before_the_commit_undoes_last_change_first_and_restores_the_p
     assert run.lines[-1] == outcome.sentence
     assert outcome.sentence.startswith(f"switchover aborted and undone (step {failing + 1}/5 step{failing} failed")
     assert outcome.sentence.endswith("automatic failover armed")
+
+
+def test_a_failed_committing_step_is_undone_by_its_own_undo_first() -> None:
+    """A promotion that failed may have detached and unfenced the new master: its undo (verified) runs
+    before the old master is made writable again, then the rest, and the previous state comes back."""
+    run = Run()
+    outcome = run.runner().run(SWITCHING, operator_plan(run, 5, failing=3, commits_at=3, commit_undo=True))
+    assert run.undone == [3, 2, 1, 0]
+    assert outcome.state == run.saved[-1] == replace(ARMED, sentence=outcome.sentence)
+    assert (
+        "switchover failed at its committing step: undoing 4 change(s), that step's own first (verified before "
+        "anything is made writable)"
+    ) in run.lines
+    assert outcome.sentence.startswith("switchover aborted and undone (step 4/5 step3 failed: step 3 broke)")
+
+
+@pytest.mark.parametrize(("commit_undo", "why"), [(True, "undoing it failed: undo 3 broke"), (False, "it has no undo")])
+def test_a_failed_committing_step_that_cannot_be_undone_stops_with_nothing_made_writable(
+    commit_undo: bool, why: str
+) -> None:
+    """Its state unknown (the new master unreachable, or its undo missing): no other undo runs (the old
+    master stays read-only), the plan stays in progress at that step, retried next cycle; one line."""
+    run = Run()
+    outcome = run.runner().run(
+        SWITCHING, operator_plan(run, 5, failing=3, commits_at=3, broken_undo=3, commit_undo=commit_undo)
+    )
+    assert run.undone == ([3] if commit_undo else []), "nothing after the committing step's own undo"
+    state = outcome.state
+    assert (state.phase, state.case, state.steps_done, state.previous) == (
+        "failing_over",
+        "switchover",
+        3,
+        SWITCHING.previous,
+    ), "resumable: the previous state is kept for a later abort"
+    assert state == run.saved[-1] and state.sentence == outcome.sentence == run.lines[-1]
+    assert outcome.sentence == (
+        f"switchover NOT undone, nothing made writable: step 4/5 step3 failed: step 3 broke; {why}; "
+        "it stays in progress and step 4 is retried next cycle"
+    )
+    assert [event.name for event in outcome.events] == ["step_failed"] and not outcome.finished
+    assert sum("NOT undone" in line for line in run.lines) == 1
 
 
 def test_a_failure_after_the_commit_is_retried_not_undone() -> None:
