@@ -110,6 +110,17 @@ class GrantsMissing:
 
 
 @dataclass(frozen=True)
+class CandidateCannotApply:
+    """Not acted on: the candidate's SQL thread cannot apply what it received (it stopped again with an
+    error after a start, or both threads were stopped by hand); checked before step 1, nothing touched."""
+
+    kind: ClassVar[str] = "candidate_cannot_apply"
+    node: str
+    case: Case
+    reason: str
+
+
+@dataclass(frozen=True)
 class Resuming:
     """A plan was interrupted (restart, failed step): carry on from the first step not done."""
 
@@ -174,6 +185,7 @@ Analysis = (
     | FailoverVetoed
     | FailoverPaused
     | GrantsMissing
+    | CandidateCannotApply
     | Resuming
     | WaitingForOperator
     | OperatorBusy

@@ -14,14 +14,14 @@ from types import FrameType
 from ha import __version__
 from ha.adapters import Adapters, start_checks, stdout_log
 from ha.config import Config, load_config
-from ha.decide import decide, ungranted, vetoed
+from ha.decide import decide, unapplied, ungranted, vetoed
 from ha.errors import ConfigError, MysqlhaError
 from ha.heartbeat import slow_detection
 from ha.logsetup import setup_logging, stderr_log
 from ha.model import DaemonState, Decision, Event, Snapshot, StartFailover, Witness
 from ha.observer import ask, bounded, late_ask, observe
 from ha.oversight import Oversight, hold
-from ha.preflight import refusal
+from ha.preflight import grant_refusal, replication_refusal
 from ha.runner import Runner
 from ha.schedule import next_check
 from ha.state import LockBusy
@@ -133,9 +133,13 @@ class Daemon:
         veto = self.adapters.hooks.pre_failover(ask)
         if veto:
             return vetoed(decision, veto)
-        # the monitor user's grants, before any proxy is touched
-        why = refusal(start.case, self.config, self.adapters.mysql, start.failed_node)
-        return ungranted(decision, why) if why else decision
+        # the monitor user's grants, then the candidate's SQL thread, before any proxy is touched
+        mysql, failed = self.adapters.mysql, start.failed_node
+        if why := grant_refusal(start.case, self.config, mysql, failed):
+            return ungranted(decision, why)
+        if why := replication_refusal(start.case, self.config, mysql, failed):
+            return unapplied(decision, why)
+        return decision
 
     def heartbeat_warnings(self) -> list[str]:
         """Ask the replicas of master and candidate their heartbeat period once; warn where it is slow."""

@@ -16,6 +16,7 @@ from ha.analysis import (
     AllHealthy,
     Analysis,
     BothFailing,
+    CandidateCannotApply,
     CandidateDown,
     CandidateUnasked,
     DataRiskRefused,
@@ -143,7 +144,7 @@ def unrefused(decision: Decision, analysis: Analysis, line: str, sentence: str) 
 def _not_started(
     decision: Decision,
     reason: str,
-    analysis_of: type[FailoverVetoed] | type[GrantsMissing],
+    analysis_of: type[FailoverVetoed] | type[GrantsMissing] | type[CandidateCannotApply],
     says: str,
     sentence: str,
     event: str,
@@ -168,6 +169,12 @@ def ungranted(decision: Decision, reason: str) -> Decision:
     """A starting decision whose plan the monitor user cannot run: nothing touched, one ``failover_refused``."""
     says, sentence = "failover NOT STARTED, nothing touched", "not started: a grant is missing"
     return _not_started(decision, reason, GrantsMissing, says, sentence, "failover_refused")
+
+
+def unapplied(decision: Decision, reason: str) -> Decision:
+    """A starting decision whose candidate cannot apply what it received: nothing touched, one ``failover_refused``."""
+    says, sentence = "failover NOT STARTED, nothing touched", "not started: the candidate cannot apply its relay log"
+    return _not_started(decision, reason, CandidateCannotApply, says, sentence, "failover_refused")
 
 
 def _watch_only(snapshot: Snapshot, state: DaemonState, config: Config) -> Decision:

@@ -104,7 +104,7 @@ class MissingGrant:
 
 
 def plan_needs(case: str, config: Config) -> list[Need]:
-    """What one plan runs where, following ha/operations.py and ha/failover.py step by step.
+    """What one plan runs where, following ha/plans.py step by step.
 
     The failed node is included (fencing it); callers skip it when it does not answer.
     """
@@ -237,11 +237,14 @@ def refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) 
     text, instead of at the catch-up step after the proxies moved. The ``failed`` node is not
     asked: it did not answer, and a hung one would cost a timeout.
     """
+    return grant_refusal(case, config, mysql, failed) or replication_refusal(case, config, mysql, failed)
+
+
+def grant_refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:
+    """The grants ``case``'s plan needs that the monitor user lacks, with the fix, or None."""
     needs = [need for need in plan_needs(case, config) if need.node != failed and need.required]
     missing, _ = missing_grants(config, mysql, needs)
-    if missing:
-        return "; ".join(f"{m.sentence()}: run {m.fix()}" for m in missing)
-    return replication_refusal(case, config, mysql, failed)
+    return "; ".join(f"{m.sentence()}: run {m.fix()}" for m in missing) or None
 
 
 def replication_refusal(case: str, config: Config, mysql: MySQL, failed: str | None = None) -> str | None:

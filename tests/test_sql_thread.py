@@ -14,6 +14,7 @@ from collections.abc import Callable
 from conftest import log_lines, needs_servers, wait_for
 from test_safety import FINISHED, INTERVAL, read_only, started
 
+from ha.liveness import Heartbeat
 from ha.mysql import replica_status
 from ha.sandbox.cluster import Sandbox
 
@@ -44,6 +45,8 @@ def refused(box: Sandbox) -> str:
     assert read_only(box, "M2") == 1, "master2 untouched"
     assert FINISHED not in log_lines(box)
     assert not any("step 1/" in line for line in log_lines(box)), "no step ran"
+    beat = Heartbeat.for_state(box.config.failover.state_file).read()
+    assert beat is not None and beat.analysis == "candidate_cannot_apply", beat  # not "grants_missing"
     return line
 
 
