@@ -90,6 +90,7 @@ new_root() {
     cp -a "$base/." "$root/"
   fi
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  grep -qw "$(hostname)" "$root/etc/hosts" 2>/dev/null || printf '127.0.1.1 %s\n' "$(hostname)" >>"$root/etc/hosts" # sudo asks
   printf '%s\n' "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main" >"$root/etc/apt/sources.list"
   # This host's network may intercept TLS (a lab's egress proxy): pip in the root trusts what the
