@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 from ha import __version__, checkconfig, commands, daemon, forced, oncall
 from ha.config import CONFIG_ENV, default_path
 from ha.errors import ConfigError, MysqlhaError
+from ha.invocation import me
 from ha.schema import json_schema
 
 if TYPE_CHECKING:  # the sandbox is imported only by the commands that use it
@@ -186,17 +186,6 @@ def missing_config(path: str) -> str:
     if os.path.exists(sandbox):
         return f"{hint} (the sandbox's: `--config {sandbox}`)"
     return f"{hint} (the sandbox's is sandbox/mysqlha.yml once `mysqlha sandbox up` ran)"
-
-
-def me() -> str:
-    """How to run this mysqlha when pasted: `mysqlha` if that is what PATH finds, else its absolute path."""
-    beside = os.path.join(os.path.dirname(sys.executable), "mysqlha")
-    if not os.path.exists(beside):
-        return f"{sys.executable} -m ha"
-    on_path = shutil.which("mysqlha")
-    if on_path and os.path.realpath(on_path) == os.path.realpath(beside):
-        return "mysqlha"
-    return beside
 
 
 def sandbox_command(args: argparse.Namespace) -> int:

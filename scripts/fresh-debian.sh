@@ -3,8 +3,12 @@
 # $MYSQLHA_DEBOOTSTRAP_CACHE, default /var/cache/mysqlha-debootstrap) and run README.md's "Try it"
 # commands verbatim in it, first as root, then as an ordinary user (first without sudo: the
 # one-line message; then with sudo). Checks every exit code and that `sandbox kill M1` ends in
-# `failover finished!`. The root shares this host's network: the sandbox gets a free --base-port.
+# `failover finished!`. The root shares this host's network: demo.sh runs verbatim, on the classic
+# ports, when they are free here, else (logged: which port is held, by whom) with a free --base-port.
 # Then demo.sh once more (nothing to install: no apt, no pip) and every hint it prints, verbatim.
+# The root has no policy-rc.d of its own: env.sh must keep haproxy's and etcd's packaged services
+# from starting and leave them disabled, and this script fails if one is enabled or running;
+# it fails too if demo.sh installed etcd-server or the test extra (only test.sh needs them).
 # Every process of the root is stopped and /proc unmounted at the end, pass or fail.
 #
 #   sudo bash scripts/fresh-debian.sh [--only root|user] [--tests 'PYTEST ARGS'] [--keep]
@@ -86,8 +90,7 @@ new_root() {
     cp -a "$base/." "$root/"
   fi
   cp /etc/resolv.conf "$root/etc/resolv.conf"
-  printf '#!/bin/sh\n# no service starts inside this root\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-  chmod 755 "$root/usr/sbin/policy-rc.d"
+  grep -qw "$(hostname)" "$root/etc/hosts" 2>/dev/null || printf '127.0.1.1 %s\n' "$(hostname)" >>"$root/etc/hosts" # sudo asks
   printf '%s\n' "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main" >"$root/etc/apt/sources.list"
   # This host's network may intercept TLS (a lab's egress proxy): pip in the root trusts what the
@@ -135,6 +138,47 @@ for _ in range(500):
 EOF
 }
 
+CLASSIC_PORTS=(3306 3307 3308 3309 3031 3032 3041 3042) # what `sandbox up` binds without --base-port
+
+demo_args="" # "" (README verbatim: the classic ports) or " --base-port N"
+pick_demo_ports() { # $1: who. Verbatim when every classic port is free on this host (a fresh CI machine).
+  local port holder
+  demo_args=""
+  for port in "${CLASSIC_PORTS[@]}"; do
+    if ! python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+      holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*' | head -1 || true)
+      holder=${holder#users:((}
+      demo_args=" --base-port $(free_base_port)"
+      log "$1: 127.0.0.1:$port is held on this host (${holder:-holder unknown}): demo.sh gets$demo_args, not README's classic ports"
+      return 0
+    fi
+  done
+  log "$1: the classic ports (${CLASSIC_PORTS[*]}) are free here: demo.sh runs exactly as README says"
+}
+
+down_first() { # $1: who. A sandbox left by an earlier run in this root is stopped before the next starts.
+  local rc
+  set +e
+  as "$1" "[ ! -e sandbox/mysqlha.yml ] || .venv/bin/mysqlha sandbox --dir sandbox down" 2>&1 | sed 's/^/    /'
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" -eq 0 ] || fail "$1: \`mysqlha sandbox down\` before the next run exited $rc"
+}
+
+no_packaged_services() { # $1: who. After the last `sandbox down`: no haproxy/etcd service enabled, nothing left running.
+  local links proc left=()
+  links=$(cd "$root/etc" && ls -d systemd/system/*.wants/haproxy.service systemd/system/*.wants/etcd.service \
+    rc[2-5].d/S[0-9][0-9]haproxy rc[2-5].d/S[0-9][0-9]etcd 2>/dev/null || true)
+  [ -z "$links" ] || fail "$1: a packaged service is enabled in the root: $(echo $links)"
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && left+=("$(cat "$proc/comm" 2>/dev/null), pid ${proc#/proc/}")
+  done
+  [ ${#left[@]} -eq 0 ] || fail "$1: processes still running in the root after \`sandbox down\`: ${left[*]}"
+  log "$1: no packaged service enabled (haproxy, etcd), no process left in the root"
+}
+
 # README's "Try it": the fenced blocks of that section, comments dropped.
 mapfile -t COMMANDS < <(python3 - "$REPO/README.md" <<'EOF'
 import re, sys
@@ -149,12 +193,13 @@ EOF
 )
 [ ${#COMMANDS[@]} -ge 4 ] || fail "README.md: found no commands in the Try it section"
 
-run_readme() { # $1: user. Every command of README, verbatim; the sandbox on a free base port.
-  local who=$1 line rc started took base
-  base=$(free_base_port)
+run_readme() { # $1: user. Every command of README, verbatim (--base-port only when a classic port is held).
+  local who=$1 line rc started took
+  down_first "$who"
+  pick_demo_ports "$who"
   for line in "${COMMANDS[@]}"; do
     case "$line" in
-      "bash scripts/demo.sh"*) line="$line --base-port $base" ;;          # README: "add --base-port" when taken
+      "bash scripts/demo.sh"*) line="$line$demo_args" ;;                # README: "add --base-port" when taken
       "bash scripts/test.sh"*) line="$line${test_args:+ $test_args}" ;; # the whole suite unless --tests
     esac
     log "$who\$ $line"
@@ -168,6 +213,11 @@ run_readme() { # $1: user. Every command of README, verbatim; the sandbox on a f
     [ "$rc" -eq 0 ] || fail "$who: \`$line\` exited $rc"
     log "$who: exit 0 in ${took} s"
     case "$line" in
+      "bash scripts/demo.sh"*) # the first command: nothing of test.sh's yet
+        [ ! -e "$root/usr/bin/etcd" ] || fail "$who: demo.sh installed etcd-server (only test.sh needs it)"
+        ! as "$who" "test -e .venv/bin/pytest" || fail "$who: demo.sh installed the test extra (only test.sh needs it)"
+        log "$who: demo.sh installed neither etcd-server nor the test extra"
+        ;;
       *"sandbox kill M1"*)
         local deadline=$(($(date +%s) + 180))
         until as "$who" "grep -q 'failover finished!' sandbox/logs/mysqlcheck.log"; do
@@ -181,15 +231,19 @@ run_readme() { # $1: user. Every command of README, verbatim; the sandbox on a f
 }
 
 run_hints() { # $1: user. demo.sh again (a rerun: no apt, no pip), then every hint it prints, verbatim.
-  local who=$1 out rc line
-  line="bash scripts/demo.sh --base-port $(free_base_port)"
+  local who=$1 out rc line started
+  down_first "$who"
+  pick_demo_ports "$who"
+  line="bash scripts/demo.sh$demo_args"
   log "$who\$ $line   (a rerun: nothing to install)"
+  started=$(date +%s)
   set +e
   out=$(as "$who" "$line" 2>&1)
   rc=$?
   set -e
   printf '%s\n' "$out" | sed 's/^/    /'
   [ "$rc" -eq 0 ] || fail "$who: the rerun of demo.sh exited $rc"
+  log "$who: the rerun of demo.sh: exit 0 in $(($(date +%s) - started)) s"
   printf '%s\n' "$out" | grep -q 'system packages: all there' || fail "$who: the rerun wanted system packages"
   printf '%s\n' "$out" | grep -q 'pip skipped' || fail "$who: the rerun ran pip"
   printf '%s\n' "$out" | grep -E '^(connect|daemon|status|programs|drills|stop): ' | sed -E 's/^[a-z]+: +//' >"$root/tmp/hints"
@@ -207,6 +261,7 @@ run_hints() { # $1: user. demo.sh again (a rerun: no apt, no pip), then every hi
     esac
     [ "$rc" -eq 0 ] || fail "$who: demo.sh's hint \`$line\` exited $rc"
   done <"$root/tmp/hints"
+  no_packaged_services "$who"
 }
 
 total=$(date +%s)
@@ -224,7 +279,8 @@ if [ -z "$only" ] || [ "$only" = user ]; then
   chroot "$root" useradd -m -s /bin/bash "$USER_NAME"
   copy_checkout "/home/$USER_NAME"
   chroot "$root" chown -R "$USER_NAME:$USER_NAME" "/home/$USER_NAME/mysqlha"
-  line="bash scripts/demo.sh --base-port $(free_base_port)"
+  pick_demo_ports "$USER_NAME"
+  line="bash scripts/demo.sh$demo_args"
   log "$USER_NAME\$ $line   (no sudo yet: expect one line naming what root must install)"
   set +e
   out=$(as "$USER_NAME" "$line" 2>&1)

@@ -12,9 +12,9 @@ from ha.render import SBIN, absolute_program, rendered_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "mysqlha render --config conf/mysqlha.yml --installed-config /etc/mysqlha/mysqlha.yml --out DIR"
-# The shipped files show where Debian puts the programs (`pip install .` as root: /usr/local/bin).
+# The shipped files show where README installs the programs (/opt/mysqlha, a venv) and Debian puts haproxy.
 SBIN_AND_PATH = f"{os.environ.get('PATH', '')}:{SBIN}"
-SHIPPED_MYSQLHA = "/usr/local/bin/mysqlha"
+SHIPPED_MYSQLHA = "/opt/mysqlha/bin/mysqlha"  # README "Installing for real", step 1
 
 
 def debian_paths(command: str) -> str:

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import needs_servers
 
+from ha import cli
 from ha.errors import MysqlhaError
-from ha.sandbox.cluster import Sandbox, free_base_port
+from ha.invocation import me
+from ha.sandbox.cluster import Sandbox, busy_ports_message, free_base_port
+from ha.sandbox.mariadb import binary, supervisord_hint
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -110,3 +113,23 @@ def test_a_failed_up_says_so_before_its_error_when_piped(tmp_path: Path) -> None
     finally:
         if box.config_path.exists():
             box.down()
+
+
+def test_printed_install_hints_paste_on_debian() -> None:
+    """Only the MariaDB binaries (not mariadb-server, whose service takes 3306); supervisor via a venv's pip."""
+    with pytest.raises(MysqlhaError) as info:
+        binary("no-such-mariadbd")
+    assert "apt-get install -y mariadb-server-core mariadb-client-core" in str(info.value)
+    hint = supervisord_hint()
+    assert "pip install" not in hint or hint.startswith(f"{sys.executable} -m pip install"), hint
+    assert "scripts/demo.sh" in hint or sys.prefix != sys.base_prefix
+
+
+def test_port_and_rerun_hints_name_a_mysqlha_that_runs(listener: tuple[int, int]) -> None:
+    """`mysqlha` bare only when PATH finds this same one, else the absolute path (cli.me)."""
+    _base, port = listener
+    message = busy_ports_message([("127.0.0.1", port)])
+    assert f"`{me()} sandbox up --base-port " in message, message
+    assert cli.me is me
+    command = me().split()[0]
+    assert command == "mysqlha" or os.path.isabs(command), command

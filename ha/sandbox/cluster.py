@@ -17,6 +17,7 @@ import yaml
 
 from ha.config import Config, load_config
 from ha.errors import MysqlhaError
+from ha.invocation import me
 from ha.mysql import cursor, dialect_of, one, wait_running
 from ha.render import DAEMON_PROGRAM, write_proxy_files
 from ha.sandbox.mariadb import Server, binary, process_state, read_pid, wait_gone
@@ -164,7 +165,8 @@ class Sandbox:
         for tool in ("mariadbd", "mariadb-install-db", "haproxy", "supervisord"):
             binary(tool)
         if self.config_path.exists() and self.running():
-            raise MysqlhaError(f"a sandbox is already running in {self.directory}: run `mysqlha sandbox down` first")
+            stop = f"{me()} sandbox --dir {self.directory} down"
+            raise MysqlhaError(f"a sandbox is already running in {self.directory}: run `{stop}` first")
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "logs").mkdir(exist_ok=True)
         passwords = write_secrets(self.directory)

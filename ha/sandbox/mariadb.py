@@ -19,10 +19,19 @@ from ha.config import Node
 from ha.errors import MysqlhaError
 from ha.mysql import cursor
 
+# Pasteable as printed: only the binaries (mariadb-server's service would take 3306); supervisor is
+# one of this package's dependencies, so it goes where the package is (Debian's Python refuses pip).
+MARIADB_HINT = "as root: apt-get install -y mariadb-server-core mariadb-client-core"
 INSTALL_HINT = {
-    "supervisord": "pip install supervisor",
-    "haproxy": "apt-get install -y haproxy",
+    "haproxy": "as root: apt-get install -y haproxy",
 }
+
+
+def supervisord_hint() -> str:
+    """Where supervisord comes from: this virtualenv's pip, or the checkout's scripts (a fresh ./.venv)."""
+    if sys.prefix != sys.base_prefix:  # running from a virtualenv: its own pip installs it
+        return f"{sys.executable} -m pip install supervisor"
+    return "from the checkout, `bash scripts/demo.sh` installs it with this package into ./.venv"
 
 
 def binary(name: str, *fallbacks: str) -> str:
@@ -32,7 +41,8 @@ def binary(name: str, *fallbacks: str) -> str:
         found = shutil.which(candidate) or shutil.which(candidate, path=places)
         if found:
             return found
-    raise MysqlhaError(f"{name} not found: {INSTALL_HINT.get(name, 'apt-get install -y mariadb-server')}")
+    hint = supervisord_hint() if name == "supervisord" else INSTALL_HINT.get(name, MARIADB_HINT)
+    raise MysqlhaError(f"{name} not found: {hint}")
 
 
 def process_state(pid: int) -> str | None:

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 from ha.errors import MysqlhaError
+from ha.invocation import me
 
 
 def port_free(host: str, port: int) -> bool:
@@ -94,6 +95,6 @@ def busy_ports_message(busy: list[tuple[str, int]]) -> str:
     base = suggested_base_port()
     return (
         f"ports in use: {held}. Pass --base-port {base} (nodes on {base}-{base + 3}, proxies on "
-        f"{base + 10}-{base + 13}; free now): `mysqlha sandbox up --base-port {base}`, or "
+        f"{base + 10}-{base + 13}; free now): `{me()} sandbox up --base-port {base}`, or "
         f"`bash scripts/demo.sh --base-port {base}` (demo.sh passes its options on to `sandbox up`)"
     )
