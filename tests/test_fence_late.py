@@ -28,14 +28,10 @@ pytestmark = needs_servers
 SEMI_SYNC_TIMEOUT_MS = 10000
 
 
-def test_a_thawed_old_master_is_fenced_at_once_and_its_waiting_commit_fails(
-    make_sandbox: Callable[..., Sandbox],
-) -> None:
-    box = started(make_sandbox, heartbeat=1, semi_sync_timeout_ms=SEMI_SYNC_TIMEOUT_MS)
+def held_insert(box: Sandbox, table: str) -> tuple[pymysql.Connection, list[str], Callable[[], None]]:
+    """An app client straight to master1, what it was told, and an INSERT into ``table`` to run in a
+    thread (it waits: a frozen server, or a semi-sync ACK that does not come)."""
     master1 = box.config.master
-    program = box.config.proxies.programs["mysql-proxy-master1"]
-    with box.app(program.listen_host, program.listen_port) as cur:
-        cur.execute("CREATE TABLE held (id INT PRIMARY KEY)")
     client = pymysql.connect(
         host=master1.host,
         port=master1.port,
@@ -53,10 +49,22 @@ def test_a_thawed_old_master_is_fenced_at_once_and_its_waiting_commit_fails(
     def insert() -> None:
         try:
             with client.cursor() as cur:
-                cur.execute("INSERT INTO held VALUES (1)")
+                cur.execute(f"INSERT INTO {table} VALUES (1)")
             outcome.append("OK")
         except pymysql.err.Error as exc:
             outcome.append(f"{exc.args[0]} {exc.args[1] if len(exc.args) > 1 else ''}")
+
+    return client, outcome, insert
+
+
+def test_a_thawed_old_master_is_fenced_at_once_and_its_waiting_commit_fails(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    box = started(make_sandbox, heartbeat=1, semi_sync_timeout_ms=SEMI_SYNC_TIMEOUT_MS)
+    program = box.config.proxies.programs["mysql-proxy-master1"]
+    with box.app(program.listen_host, program.listen_port) as cur:
+        cur.execute("CREATE TABLE held (id INT PRIMARY KEY)")
+    client, outcome, insert = held_insert(box, "held")
 
     pid = box.server("M1").signal(signal.SIGSTOP)
     writer = threading.Thread(target=insert, daemon=True)
@@ -87,27 +95,7 @@ def test_a_fence_ends_a_waiting_commit_even_with_a_stale_semi_sync_client(
     master1 = box.config.master
     with box.server("M1").root() as cur:
         cur.execute("CREATE TABLE app.stale (id INT PRIMARY KEY)")
-    client = pymysql.connect(
-        host=master1.host,
-        port=master1.port,
-        user="app",
-        password=box.password("app"),
-        database="app",
-        connect_timeout=5,
-        read_timeout=60,
-        write_timeout=5,
-        autocommit=True,
-        ssl_disabled=True,
-    )
-    outcome: list[str] = []
-
-    def insert() -> None:
-        try:
-            with client.cursor() as cur:
-                cur.execute("INSERT INTO stale VALUES (1)")
-            outcome.append("OK")
-        except pymysql.err.Error as exc:
-            outcome.append(f"{exc.args[0]} {exc.args[1] if len(exc.args) > 1 else ''}")
+    client, outcome, insert = held_insert(box, "stale")
 
     def waiting() -> bool:
         with box.server("M1").root() as cur:
