@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -76,3 +77,12 @@ def raw_log_lines(box: Sandbox) -> list[str]:
 def log_lines(box: Sandbox) -> list[str]:
     """The daemon's log lines without their ISO-8601 timestamp prefix (the classic text)."""
     return [unstamped(line) for line in raw_log_lines(box)]
+
+
+def shut_down(*sockets: socket.socket) -> None:
+    """End a relayed TCP connection both ways (a relay thread's last act); sockets already gone are fine."""
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

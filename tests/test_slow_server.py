@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from conftest import needs_servers
+from conftest import needs_servers, shut_down
 
 from ha.daemon import Adapters, Daemon
 from ha.sandbox.cluster import Sandbox
@@ -57,11 +57,7 @@ class SlowRelay:
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            shut_down(source, sink)
 
     def close(self) -> None:
         for sock in self.sockets:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pymysql
 import pytest
-from conftest import HAVE_SERVERS
+from conftest import HAVE_SERVERS, shut_down
 
 from ha.decide import decide
 from ha.errors import NodeAnsweredError
@@ -193,11 +193,7 @@ class TlsStripper:
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            shut_down(source, sink)
 
     def close(self) -> None:
         self.stopping.set()
