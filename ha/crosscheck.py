@@ -119,7 +119,8 @@ def check_layouts(reader: Reader, config: Config) -> None:
     """The normal set and the set after each failure case each bind every port once."""
     proxies = config.proxies
     programs = proxies.programs
-    normal = [programs[n] for n in proxies.normal if n in programs and n not in misplaced(config)]
+    wrong = misplaced(config)
+    normal = [programs[n] for n in proxies.normal if n in programs and n not in wrong]
     for first, second in clashes(normal):
         reader.problem(
             "proxies.normal", f"{second.name} and {first.name} both listen on {first.listen}; the second never binds"
@@ -128,7 +129,7 @@ def check_layouts(reader: Reader, config: Config) -> None:
         ("master_down", config.nodes_with_role("master")),
         ("candidate_down", config.nodes_with_role("candidate")),
     ):
-        check_transition(reader, config, case, failed)
+        check_transition(reader, config, case, failed, wrong)
 
 
 def misplaced(config: Config) -> set[str]:
@@ -149,13 +150,13 @@ def clashes(group: list[ProxyProgram]) -> list[tuple[ProxyProgram, ProxyProgram]
     ]
 
 
-def check_transition(reader: Reader, config: Config, case: str, failed: tuple[str, ...]) -> None:
-    """What one case starts: not in the normal set, not routing to the failed node, on ports it freed."""
+def check_transition(reader: Reader, config: Config, case: str, failed: tuple[str, ...], wrong: set[str]) -> None:
+    """What one case starts: not in the normal set, not routing to the failed node, on ports it freed
+    (``wrong``: the ``misplaced`` programs, left out of the ports still served)."""
     proxies = config.proxies
     programs = proxies.programs
     transition = proxies.master_down if case == "master_down" else proxies.candidate_down
     started = [programs[n] for n in transition.start if n in programs]  # unknown names are reported already
-    wrong = misplaced(config)
     still = [programs[n] for n in proxies.normal if n in programs and n not in transition.stop and n not in wrong]
     for program in started:
         if program.name in proxies.normal and program.name not in transition.stop:
