@@ -12,9 +12,13 @@ class Finding:
     fix: str
     severity: str = "error"  # or "warning"
 
+    def summary(self) -> str:
+        """``node: problem``, without the fix (where one line per difference is listed)."""
+        return f"{self.node}: {self.problem}"
+
     def lines(self) -> list[str]:
         head = "warning: " if self.severity == "warning" else ""
-        return [f"{head}{self.node}: {self.problem}", f"  fix: {self.fix}"]
+        return [f"{head}{self.summary()}", f"  fix: {self.fix}"]
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)

@@ -85,7 +85,7 @@ def layout_findings(config: Config, view: ClusterView) -> list[Finding]:
 
 def mismatches(config: Config, view: ClusterView) -> list[str]:
     """Every way the live cluster differs from the configured normal layout, one line each."""
-    return [f"{finding.node}: {finding.problem}" for finding in layout_findings(config, view)]
+    return [finding.summary() for finding in layout_findings(config, view)]
 
 
 def role_findings(config: Config, node: Node, status: NodeCheck) -> list[Finding]:
@@ -107,7 +107,7 @@ def role_findings(config: Config, node: Node, status: NodeCheck) -> list[Finding
 
 def role_problems(config: Config, node: Node, status: NodeCheck) -> list[str]:
     """``role_findings`` one line each, without the fixes (``ack`` lists them; after a failover they are wrong)."""
-    return [f"{finding.node}: {finding.problem}" for finding in role_findings(config, node, status)]
+    return [finding.summary() for finding in role_findings(config, node, status)]
 
 
 def role_mismatches(config: Config, view: ClusterView) -> list[str]:
@@ -142,7 +142,7 @@ def program_findings(config: Config, programs: dict[str, str]) -> list[Finding]:
 
 def program_mismatches(config: Config, programs: dict[str, str]) -> list[str]:
     """``program_findings`` one line each."""
-    return [f"{finding.node}: {finding.problem}" for finding in program_findings(config, programs)]
+    return [finding.summary() for finding in program_findings(config, programs)]
 
 
 def unusable(check: NodeCheck) -> str:

@@ -7,20 +7,21 @@ node's own dialect (MariaDB when its version is unknown); nothing here runs them
 from __future__ import annotations
 
 from ha.config import Config, Node
-from ha.dialect import Dialect, sql_string
+from ha.dialect import Dialect, detect, sql_string
 from ha.model import NodeCheck
 
 MARIADB = Dialect("mariadb", (10, 11, 0))
 
 
 def dialect_of(check: NodeCheck) -> Dialect:
-    """The dialect of the server ``check`` looked at ("mariadb 10.11.6", "mysql 8.0.36")."""
+    """The dialect of the server ``check`` looked at (its version reads "mariadb 10.11.6", "mysql 8.0.36")."""
     flavor, _, version = (check.version or "").partition(" ")
-    numbers = [int(part) for part in version.split(".")[:3] if part.isdigit()]
-    if flavor not in ("mariadb", "mysql") or len(numbers) < 2:
+    if flavor not in ("mariadb", "mysql"):
         return MARIADB
-    major, minor, patch = (*numbers, 0)[:3]
-    return Dialect("mariadb" if flavor == "mariadb" else "mysql", (major, minor, patch))
+    try:
+        return detect(f"{version}-{flavor}")
+    except ValueError:  # no version number
+        return MARIADB
 
 
 def on(node: str, *statements: str) -> str:
