@@ -12,7 +12,7 @@ from ha.errors import MysqlhaError, NodeAnsweredError
 from ha.finding import Finding
 from ha.mysql import MySQL, cursor
 from ha.preflight import every_need, missing_grants
-from ha.sqlbasics import require_tls, tls_options
+from ha.sqlbasics import CR_SSL_CONNECTION_ERROR, tls_options
 
 
 def grants(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:
@@ -25,14 +25,12 @@ def login(config: Config, node: Node, user: str, password: str) -> list[str]:
     """``SHOW GRANTS`` of ``user`` on ``node``, with the monitor's timeouts and TLS; raises pymysql errors."""
     monitor = config.monitor
     connect = {"host": node.host, "port": node.port, "user": user, "password": password, **tls_options(monitor)}
-    with cursor(monitor.connect_timeout, monitor.read_timeout, **connect) as cur:
-        if monitor.tls_ca:
-            try:
-                require_tls(cur.connection)
-            except NodeAnsweredError as exc:  # a finding like any other login error (2026: a TLS error)
-                raise pymysql.err.OperationalError(2026, str(exc)) from exc
-        cur.execute("SHOW GRANTS")
-        return [str(row[0]) for row in cur.fetchall()]
+    try:
+        with cursor(monitor.connect_timeout, monitor.read_timeout, **connect) as cur:
+            cur.execute("SHOW GRANTS")
+            return [str(row[0]) for row in cur.fetchall()]
+    except NodeAnsweredError as exc:  # a plaintext session: a finding like any other login error (2026: TLS)
+        raise pymysql.err.OperationalError(CR_SSL_CONNECTION_ERROR, str(exc)) from exc
 
 
 def replication_user(config: Config, mysql: MySQL, facts: dict[str, dict[str, Any]]) -> list[Finding]:

@@ -31,7 +31,6 @@ from ha.sqlbasics import (
     dialect_of,
     one,
     replica_status,
-    require_tls,
     rows,
     tls_options,
     tls_problem,
@@ -90,8 +89,6 @@ class MySQL:
                 program_name="mysqlha",
                 **tls,
             ) as cur:
-                if monitor.tls_ca:
-                    require_tls(cur.connection)
                 yield cur
         except (pymysql.err.Error, OSError) as exc:
             raise wrap_error(exc) from exc

@@ -101,12 +101,23 @@ def rows(cur: Cursor) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def connect(connect_timeout: float, timeout: float, **options: Any) -> pymysql.connections.Connection:
+    """A fresh connection, reads and writes bounded by ``timeout``; asked for with TLS (``ssl_ca``), it is
+    refused unless encrypted (``require_tls``), whatever the driver did."""
+    conn = pymysql.connect(connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, **options)
+    if options.get("ssl_ca"):
+        try:
+            require_tls(conn)
+        except NodeAnsweredError:
+            conn.close()
+            raise
+    return conn
+
+
 @contextmanager
-def cursor(connect_timeout: float, timeout: float, **connect: Any) -> Iterator[Cursor]:
-    """A cursor on a fresh autocommit connection, closed after; reads and writes bounded by ``timeout``."""
-    conn = pymysql.connect(
-        connect_timeout=connect_timeout, read_timeout=timeout, write_timeout=timeout, autocommit=True, **connect
-    )
+def cursor(connect_timeout: float, timeout: float, **options: Any) -> Iterator[Cursor]:
+    """A cursor on a fresh autocommit connection (``connect``), closed after."""
+    conn = connect(connect_timeout, timeout, autocommit=True, **options)
     try:
         with conn.cursor() as cur:
             yield cur

@@ -17,10 +17,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-import pymysql
-
 from ha.config import Monitor, Node
-from ha.sqlbasics import require_tls, tls_options
+from ha.sqlbasics import connect, tls_options
 
 POLL = 0.5  # seconds a watcher thread sleeps in select() before looking at its stop flag
 IDLE_FOREVER = 31536000  # wait_timeout's maximum: the server never closes our idle session itself
@@ -55,21 +53,17 @@ def mysql_opener(monitor: Monitor) -> Opener:
     """Open an idle session as the monitor user, bounded by connect_timeout/read_timeout."""
 
     def open_channel(node: Node) -> Channel:
-        tls = tls_options(monitor)
-        conn = pymysql.connect(
+        conn = connect(
+            monitor.connect_timeout,
+            monitor.read_timeout,
             host=node.host,
             port=node.port,
             user=monitor.credentials.user,
             password=monitor.credentials.password,
-            connect_timeout=monitor.connect_timeout,
-            read_timeout=monitor.read_timeout,
-            write_timeout=monitor.read_timeout,
             program_name="mysqlha-watch",
-            **tls,
+            **tls_options(monitor),
         )
         try:
-            if monitor.tls_ca:
-                require_tls(conn)
             with conn.cursor() as cur:
                 cur.execute(f"SET SESSION wait_timeout = {IDLE_FOREVER}")
         except Exception:
