@@ -193,10 +193,7 @@ def test_a_candidate_that_is_not_a_semi_sync_replica_gets_the_statements_that_ma
     healthy_sandbox: Sandbox,
 ) -> None:
     box = healthy_sandbox
-    with as_root(box, "M2") as cur:
-        cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
-        cur.execute("STOP SLAVE IO_THREAD")
-        cur.execute("START SLAVE IO_THREAD")
+    semi_sync_replica(box, "OFF")
     try:
         found = wait_for(
             lambda: [f for f in layout(box) if f["problem"] == "not a semi-sync replica"], 15, "master2 not semi-sync"
@@ -209,10 +206,15 @@ def test_a_candidate_that_is_not_a_semi_sync_replica_gets_the_statements_that_ma
         run_fix(box, "M2", finding["fix"])
         wait_for(lambda: layout(box) == [], 30, "master2 a semi-sync replica again, master1 with its client")
     finally:
-        with as_root(box, "M2") as cur:
-            cur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON")
-            cur.execute("STOP SLAVE IO_THREAD")
-            cur.execute("START SLAVE IO_THREAD")
+        semi_sync_replica(box, "ON")
+
+
+def semi_sync_replica(box: Sandbox, value: str) -> None:
+    """Turn master2's semi-sync replica role ON or OFF; its IO thread reconnects so the role applies."""
+    with as_root(box, "M2") as cur:
+        cur.execute(f"SET GLOBAL rpl_semi_sync_slave_enabled = {value}")
+        cur.execute("STOP SLAVE IO_THREAD")
+        cur.execute("START SLAVE IO_THREAD")
 
 
 def test_gtid_strict_mode_off(healthy_sandbox: Sandbox) -> None:
